@@ -1,0 +1,61 @@
+/**
+ * Module hooks that make a collectors directory anywhere on disk work without a build or an `npm install`:
+ * - `analytics-collect` (and its subpaths) resolve to the running CLI's own copy;
+ * - collector files are loaded as ES modules whatever `package.json` surrounds them, TypeScript included.
+ *
+ * The hooks run on Node's loader thread, so they are registered from a `data:` URL carrying their own source; the
+ * URLs they need (our entry points, esbuild) are passed in as `data`.
+ */
+import { register } from 'node:module';
+
+/** Query marker that tells the hooks a URL is a collector (or packager/config) module to force to ESM. */
+export const FORCE_ESM_MARKER = 'analytics-collect-esm';
+
+const HOOKS_SOURCE = `
+let data;
+export async function initialize(d) { data = d; }
+const marker = ${JSON.stringify(FORCE_ESM_MARKER)};
+export async function resolve(specifier, context, next) {
+  if (specifier === 'analytics-collect') return { url: data.self, shortCircuit: true };
+  if (specifier === 'analytics-collect/postgres') return { url: data.postgres, shortCircuit: true };
+  if (specifier.startsWith('file:') && specifier.includes('?' + marker)) return { url: specifier, format: 'module', shortCircuit: true };
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (!url.startsWith('file:') || !url.includes('?' + marker)) return next(url, context);
+  const { readFile } = await import('node:fs/promises');
+  const { fileURLToPath } = await import('node:url');
+  const path = fileURLToPath(url);
+  let source = await readFile(path, 'utf8');
+  if (/\\.m?ts$/.test(path)) {
+    const esbuild = await import(data.esbuild);
+    const out = await esbuild.transform(source, {
+      loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: path,
+    });
+    source = out.code;
+  }
+  return { format: 'module', source, shortCircuit: true };
+}
+`;
+
+let registered = false;
+
+/** Registers the hooks once per process. */
+export function ensureModuleHooks(): void {
+  if (registered) return;
+  registered = true;
+  // From src/ (run through tsx) our entry points are .ts files; from dist/ they are .js files.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  register(`data:text/javascript,${encodeURIComponent(HOOKS_SOURCE)}`, {
+    data: {
+      self: new URL(`../index${ext}`, import.meta.url).href,
+      postgres: new URL(`../postgres/index${ext}`, import.meta.url).href,
+      esbuild: import.meta.resolve('esbuild'),
+    },
+  });
+}
+
+/** The URL to import a user module with, so that it is loaded as an ES module. */
+export function esmUrl(fileUrl: URL): string {
+  return `${fileUrl.href}?${FORCE_ESM_MARKER}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * The logger: pino JSON on stderr, or readable one-line events when stderr is a terminal (contract §7). Secrets
+ * never reach the output, by two independent means: pino's `redact` masks fields whose names say "secret"
+ * wherever they sit, and every written line is searched for the run's literal secret values, which catches a
+ * secret inside a message, an error text or a field nobody thought of.
+ */
+import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Whether `value` names a log level (for checking `--log-level`). */
+export const isLogLevel = (value: string): value is LevelWithSilent => (LOG_LEVELS as readonly string[]).includes(value);
+
+export const REDACTED = '[REDACTED]';
+
+/** Values shorter than this are not searched for in lines: masking every "ab" would destroy the log. */
+const MIN_SECRET_LENGTH = 4;
+
+/** Field names that hold secrets, masked at any depth up to three levels (pino's redact needs explicit depths). */
+const SECRET_FIELDS = ['password', 'clientSecret', 'client_secret', 'token', 'accessToken', 'access_token', 'identity'];
+/** Header names that carry credentials; header objects are logged under `headers` (got, our shippers). */
+const SECRET_HEADERS = ['authorization', 'Authorization', 'proxy-authorization', 'Proxy-Authorization', 'x-rh-identity', 'X-Rh-Identity'];
+
+export const REDACT_PATHS: readonly string[] = [
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+  ...SECRET_HEADERS.flatMap((name) => {
+    const key = /^[A-Za-z]+$/.test(name) ? `.${name}` : `["${name}"]`;
+    return [`headers${key}`, `*.headers${key}`, `*.*.headers${key}`];
+  }),
+];
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A function replacing every occurrence of the given secrets in a text with `[REDACTED]` — also their forms
+ * inside a JSON string, URL-encoded and base64 (Basic auth sends `user:password` that way).
+ */
+export function secretMasker(secrets: Iterable<string>): (text: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
+    for (const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), Buffer.from(secret).toString('base64')]) {
+      needles.add(form);
+    }
+  }
+  if (needles.size === 0) return (text) => text;
+  // Longest first, so a secret containing another is masked whole.
+  const pattern = new RegExp([...needles].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  return (text) => text.replace(pattern, REDACTED);
+}
+
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  /** Readable lines (for a terminal) instead of JSON. */
+  pretty: boolean;
+  /** Where lines go: a stream or a file descriptor; default stderr (fd 2). */
+  destination?: NodeJS.WritableStream | number;
+  /** Secret values to mask wherever they appear in a line. */
+  redact?: Iterable<string>;
+  /** Colours in pretty mode; default: on unless NO_COLOR is set (https://no-color.org). */
+  colorize?: boolean;
+}
+
+interface LineSink {
+  write(line: string): unknown;
+}
+
+/** Synchronous writes to a descriptor, so nothing is lost when the CLI exits right after logging. */
+function sinkFor(destination: NodeJS.WritableStream | number | undefined): LineSink {
+  if (destination === undefined || typeof destination === 'number') return pino.destination({ dest: destination ?? 2, sync: true });
+  return destination;
+}
+
+/**
+ * Creates the process's logger. Everything is formatted in this thread (no transport workers), so a line is
+ * written before `logger.info()` returns.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const sink = sinkFor(options.destination);
+  const mask = secretMasker(options.redact ?? []);
+  let stream: DestinationStream;
+  if (options.pretty) {
+    const verbose = options.level === 'debug' || options.level === 'trace';
+    const pretty = prettyFactory({
+      colorize: options.colorize ?? !process.env.NO_COLOR,
+      // One line per event: errors inline like any other field (pino-pretty would spread them over lines),
+      // and their stacks only when debugging.
+      singleLine: true,
+      errorLikeObjectKeys: [],
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: verbose ? 'pid,hostname' : 'pid,hostname,err.stack,error.stack',
+    });
+    // Masked before and after formatting: pretty-printing unescapes strings, so a secret could take a new form.
+    stream = { write: (line: string) => void sink.write(mask(pretty(mask(line)))) };
+  } else {
+    stream = { write: (line: string) => void sink.write(mask(line)) };
+  }
+  return pino({ level: options.level, redact: { paths: [...REDACT_PATHS], censor: REDACTED } }, stream);
+}

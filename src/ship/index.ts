@@ -1,0 +1,83 @@
+/**
+ * The ship stage's entry (contract §5): builds the one Shipper a run uses — HTTP or a packager's transport —
+ * with the retry rule, the upload guard and the stop-after-rejected-credentials rule wrapped around it.
+ * The pipeline only calls `send()` and reads `sent` / `failed`.
+ */
+import type { Logger } from 'pino';
+import type { ShipConfig } from '../config/types.js';
+import { type Packager, packagerShipper } from '../packager.js';
+import type { Shipper } from '../types.js';
+import { withUploadGuard } from './guard.js';
+import { createHttpShipper } from './http.js';
+import { secretsOf } from './redact.js';
+import { withRetries } from './retry.js';
+
+export { shippingProblem, validateShipConfig } from './configured.js';
+export { SHIP_REDACT_PATHS, redactSecrets, secretsOf } from './redact.js';
+export { settleTarball, type SettleOptions, type Settled } from './settle.js';
+export { uploadGuardProblem } from './guard.js';
+export { withRetries } from './retry.js';
+export { createHttpShipper } from './http.js';
+export { shipInfoFromFile } from './info.js';
+
+/**
+ * After the ingress rejects the credentials (a final 401/403), nothing more is uploaded this run: every later
+ * `send()` fails at once, marked `authRejected`, so the rest is kept as failed.
+ */
+export function stopAfterAuthRejection(shipper: Shipper): Shipper {
+  let rejected: string | null = null;
+  return {
+    async send(tarballPath, info, signal) {
+      if (rejected !== null) {
+        return { status: 'failed', authRejected: true, error: `${info.fileName} not uploaded: ${rejected}` };
+      }
+      const result = await shipper.send(tarballPath, info, signal);
+      if (result.status === 'failed' && result.authRejected) {
+        rejected = 'the ingress rejected the credentials earlier in this run';
+      }
+      return result;
+    },
+  };
+}
+
+export interface CreateShipperOptions {
+  config: ShipConfig;
+  /**
+   * A loaded packager; its `ship()`, when present, replaces HTTP. Its `headers()` are not read here: they are
+   * a configuration layer, merged into `config.headers` by the config loader (`applyPackagerDefaults`).
+   */
+  packager?: Packager | null;
+  version: string;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Test seams for the retry waits. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+/**
+ * The run's shipper. Throws AppError('USAGE') for an unsafe HTTP configuration (see `validateShipConfig`);
+ * check `shippingProblem()` (or the packager's `isShippingConfigured()`) before, to exit 4 when not configured.
+ */
+export async function createShipper(options: CreateShipperOptions): Promise<Shipper> {
+  const { config, packager, logger } = options;
+  const env = options.env ?? process.env;
+  const retry = {
+    retries: config.retries,
+    logger,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  };
+  if (packager?.ship) {
+    // The upload guard is about the HTTP ingress's limit; a custom transport has its own.
+    return stopAfterAuthRejection(withRetries(packagerShipper(packager, { secrets: secretsOf(config, env) }), retry));
+  }
+  const http = createHttpShipper(config, {
+    version: options.version,
+    logger,
+    env,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return stopAfterAuthRejection(withUploadGuard(withRetries(http, retry), config.uploadLimit));
+}
