@@ -16,8 +16,8 @@ let data;
 export async function initialize(d) { data = d; }
 const marker = ${JSON.stringify(FORCE_ESM_MARKER)};
 export async function resolve(specifier, context, next) {
-  if (specifier === 'analytics-collect') return { url: data.self, shortCircuit: true };
-  if (specifier === 'analytics-collect/postgres') return { url: data.postgres, shortCircuit: true };
+  if (specifier === 'analytics-collect') return next(data.self, context);
+  if (specifier === 'analytics-collect/postgres') return next(data.postgres, context);
   if (specifier.startsWith('file:') && specifier.includes('?' + marker)) return { url: specifier, format: 'module', shortCircuit: true };
   return next(specifier, context);
 }

@@ -1,0 +1,43 @@
+/**
+ * `analytics-collect list`: the collectors a gather would run, in placement order of definition.
+ */
+import { basename } from 'node:path';
+import { loadCollectors } from '../../collect/load.js';
+import { table, type Output } from '../output.js';
+import { setup, type CommonFlags } from '../setup.js';
+
+export async function listCommand(flags: CommonFlags, out: Output): Promise<number> {
+  const { config } = await setup({ ...flags, logLevel: flags.logLevel ?? 'warn' }, out);
+  const loaded = await loadCollectors(config.collectors);
+  const rows = loaded.map(({ collector: c, file, exportName }) => ({
+    key: c.key,
+    version: c.version,
+    format: c.format,
+    config: c.config,
+    slicing: c.slicing !== undefined,
+    fullSyncIntervalDays: c.fullSyncIntervalDays ?? null,
+    shippingGroup: c.shippingGroup,
+    description: c.description,
+    file,
+    export: exportName,
+  }));
+  if (flags.json) {
+    out.result(JSON.stringify({ collectors: config.collectors, list: rows }));
+    return 0;
+  }
+  out.result(
+    table(
+      ['key', 'version', 'format', 'slicing', 'group', 'module', 'description'],
+      rows.map((r) => [
+        r.config ? `${r.key} (config)` : r.key,
+        r.version,
+        r.format,
+        r.slicing ? (r.fullSyncIntervalDays ? `yes, full every ${r.fullSyncIntervalDays}d` : 'yes') : 'no',
+        r.shippingGroup,
+        `${basename(r.file)}#${r.export}`,
+        r.description,
+      ]),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,16 @@
+/** Time windows, the state and the single-run lock (contract §4). */
+export { advanceState } from './advance.js';
+export type { CollectionOutcome, FullSyncOutcome, RunOutcome } from './advance.js';
+export { emptyState, fileStateStore, parseState, serializeState } from './file-store.js';
+export { fileLocker } from './lock.js';
+export type { FileLockerOptions, LockHolder } from './lock.js';
+export {
+  collectorWindow,
+  collectSlices,
+  FOUR_WEEKS_MS,
+  parseDateFlag,
+  parseIsoDate,
+  resolveRunWindow,
+  sliceRequest,
+} from './window.js';
+export type { CollectorWindowInput, RunWindow, RunWindowInput, SliceRequestInput } from './window.js';

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AppError } from '../../src/errors.js';
+import { emptyState, fileStateStore, parseState, serializeState } from '../../src/state/file-store.js';
+import type { State } from '../../src/types.js';
+
+let root: string;
+let n = 0;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'state-file-store-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+/** A fresh directory per test. */
+async function dir(): Promise<string> {
+  const path = join(root, `t${n++}`);
+  await mkdir(path);
+  return path;
+}
+
+const sample: State = {
+  version: 1,
+  lastGather: new Date('2026-11-28T01:33:06.000Z'),
+  entries: { jobs: new Date('2026-11-28T00:00:00.000Z'), jobs_full: new Date('2026-11-25T03:00:00.000Z') },
+};
+
+function assertDamaged(err: unknown, ...fragments: string[]): true {
+  assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
+  assert.equal(err.code, 'USAGE');
+  assert.equal(err.exitCode, 2);
+  assert.doesNotMatch(err.message, /\n/);
+  for (const fragment of fragments) assert.ok(err.message.includes(fragment), `"${err.message}" should mention ${fragment}`);
+  return true;
+}
+
+describe('serializeState / parseState', () => {
+  it('writes the contract\'s JSON shape, keys sorted, ending with a newline', () => {
+    const text = serializeState({ ...sample, entries: { zeta: new Date(0), alpha: new Date(1) } });
+    assert.ok(text.endsWith('}\n'));
+    assert.deepEqual(JSON.parse(text), {
+      version: 1,
+      lastGather: '2026-11-28T01:33:06.000Z',
+      entries: { alpha: '1970-01-01T00:00:00.001Z', zeta: '1970-01-01T00:00:00.000Z' },
+    });
+    assert.deepEqual(Object.keys(JSON.parse(text).entries), ['alpha', 'zeta']);
+  });
+
+  it('round-trips', () => {
+    assert.deepEqual(parseState(serializeState(sample), 'x'), sample);
+    assert.deepEqual(parseState(serializeState(emptyState()), 'x'), emptyState());
+  });
+
+  it('reads the example from the contract, and hand-written dates with offsets', () => {
+    const state = parseState(
+      '{ "version": 1, "lastGather": "2026-11-28T01:33:06+01:00", "entries": { "jobs": "2026-11-28T00:00:00Z" } }',
+      'x',
+    );
+    assert.deepEqual(state, { version: 1, lastGather: new Date('2026-11-28T00:33:06.000Z'), entries: { jobs: new Date('2026-11-28T00:00:00.000Z') } });
+  });
+
+  const damaged: [string, string, string][] = [
+    ['empty text', '', 'it is empty'],
+    ['whitespace', '  \n', 'it is empty'],
+    ['truncated JSON', '{ "version": 1, "lastGa', 'not valid JSON'],
+    ['an array', '[]', 'not a JSON object'],
+    ['null', 'null', 'not a JSON object'],
+    ['another version', '{ "version": 2, "lastGather": null, "entries": {} }', '"version" is 2'],
+    ['no version', '{ "lastGather": null, "entries": {} }', '"version" is missing'],
+    ['an unknown field', '{ "version": 1, "lastGather": null, "entries": {}, "extra": 1 }', 'unknown field "extra"'],
+    ['no lastGather', '{ "version": 1, "entries": {} }', '"lastGather" is missing'],
+    ['a bad lastGather', '{ "version": 1, "lastGather": "yesterday", "entries": {} }', '"lastGather" is "yesterday"'],
+    ['a numeric lastGather', '{ "version": 1, "lastGather": 1700000000000, "entries": {} }', '"lastGather" is 1700000000000'],
+    ['no entries', '{ "version": 1, "lastGather": null }', '"entries" is not an object'],
+    ['entries as an array', '{ "version": 1, "lastGather": null, "entries": [] }', '"entries" is not an object'],
+    ['a bad entry date', '{ "version": 1, "lastGather": null, "entries": { "jobs": "2026-13-01" } }', 'entries["jobs"] is "2026-13-01"'],
+    ['a null entry', '{ "version": 1, "lastGather": null, "entries": { "jobs": null } }', 'entries["jobs"] is null'],
+    ['a bad key', '{ "version": 1, "lastGather": null, "entries": { "__proto__": "2026-11-01T00:00:00Z" } }', '"__proto__"'],
+  ];
+  for (const [what, text, problem] of damaged) {
+    it(`rejects ${what}, naming the store, the problem and the fix`, () => {
+      assert.throws(() => parseState(text, 'state file /s.json'), (err) =>
+        assertDamaged(err, 'state file /s.json is damaged', problem, 'restore it from a backup', 'move it aside'));
+    });
+  }
+
+  it('lets a caller give its own advice', () => {
+    assert.throws(() => parseState('[]', 'postgres table t', 'fix the row by hand'), (err) =>
+      assertDamaged(err, 'postgres table t is damaged', 'fix the row by hand'));
+  });
+});
+
+describe('fileStateStore', () => {
+  it('describes itself by its path', () => {
+    assert.equal(fileStateStore('/var/lib/x/state.json').describe(), '/var/lib/x/state.json');
+  });
+
+  it('reads a missing file as an empty state, creating nothing', async () => {
+    const d = await dir();
+    assert.deepEqual(await fileStateStore(join(d, 'sub', 'state.json')).read(), emptyState());
+    assert.deepEqual(await readdir(d), []);
+  });
+
+  it('writes atomically: mode 0600, parent directories 0700, no temporary file left', async () => {
+    const d = await dir();
+    const path = join(d, 'a', 'b', 'state.json');
+    const store = fileStateStore(path);
+    await store.write(sample);
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(d, 'a'))).mode & 0o777, 0o700);
+    assert.equal((await stat(join(d, 'a', 'b'))).mode & 0o777, 0o700);
+    assert.deepEqual(await readdir(join(d, 'a', 'b')), ['state.json']);
+    assert.equal(await readFile(path, 'utf8'), serializeState(sample));
+    assert.deepEqual(await store.read(), sample);
+  });
+
+  it('replaces an existing state, making a loose existing mode 0600 again', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    await writeFile(path, serializeState(emptyState()), { mode: 0o644 });
+    const store = fileStateStore(path);
+    await store.write(sample);
+    await store.write({ ...sample, lastGather: null });
+    assert.deepEqual(await store.read(), { ...sample, lastGather: null });
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    assert.deepEqual(await readdir(d), ['state.json']);
+  });
+
+  it('refuses a damaged file with exit 2, naming it, and leaves it untouched', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    const text = '{ "version": 1, "lastGather": null, "entries": { "jobs": "garbage" } }';
+    await writeFile(path, text, { mode: 0o600 });
+    const { mtimeMs } = await stat(path);
+    await assert.rejects(fileStateStore(path).read(), (err) => assertDamaged(err, path, 'entries["jobs"]', 'move it aside'));
+    assert.equal(await readFile(path, 'utf8'), text);
+    assert.equal((await stat(path)).mtimeMs, mtimeMs);
+    assert.deepEqual(await readdir(d), ['state.json']);
+  });
+
+  it('refuses an empty file (a reset is never silent)', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    await writeFile(path, '');
+    await assert.rejects(fileStateStore(path).read(), (err) => assertDamaged(err, path, 'it is empty'));
+    assert.equal(await readFile(path, 'utf8'), '');
+  });
+
+  it('refuses an unreadable state (a directory in its place) with exit 2, naming it', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    await mkdir(path);
+    await assert.rejects(fileStateStore(path).read(), (err) => assertDamaged(err, path, 'cannot be read', 'EISDIR'));
+  });
+
+  it('fails a write it cannot make with an error naming the file, leaving no temporary file', async () => {
+    const d = await dir();
+    // A regular file where the parent directory should be: unlike permissions, this stops root too.
+    await writeFile(join(d, 'blocker'), 'x');
+    const path = join(d, 'blocker', 'state.json');
+    await assert.rejects(fileStateStore(path).write(sample), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.code, 'FAILED');
+      assert.match(err.message, /state file .*blocker\/state\.json could not be written/);
+      return true;
+    });
+    assert.deepEqual(await readdir(d), ['blocker']);
+  });
+
+  it('leaves the old state and no temporary file when the rename fails', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    // A non-empty directory at the target makes rename() fail after the temporary file was written.
+    await mkdir(path);
+    await writeFile(join(path, 'keep'), 'x');
+    await assert.rejects(fileStateStore(path).write(sample), /could not be written/);
+    assert.deepEqual(await readdir(d), ['state.json']);
+    assert.deepEqual(await readdir(path), ['keep']);
+  });
+
+  it('reads from a read-only directory (reading needs no write access)', async () => {
+    const d = await dir();
+    const path = join(d, 'state.json');
+    await fileStateStore(path).write(sample);
+    await chmod(d, 0o500);
+    try {
+      assert.deepEqual(await fileStateStore(path).read(), sample);
+    } finally {
+      await chmod(d, 0o700);
+    }
+  });
+});
