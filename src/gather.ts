@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from './config/types.js';
 import type { LoadedCollector } from './collect/load.js';
@@ -244,7 +244,23 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
       return tasks;
     };
 
-    const writeAndShip = async (record: TarballRecord): Promise<void> => {
+    /** Writes the tarball; in ship mode uploads it after every earlier tarball's upload, in creation order. */
+    const writeAndShip = (record: TarballRecord): Promise<void> => {
+      const written = write(record);
+      if (mode !== 'ship') return written.then(() => undefined);
+      const upload = uploads.then(async () => {
+        const info = await written;
+        if (info === null) return;
+        await ship(record, info).catch((err: unknown) => {
+          record.report.error ??= messageOf(err);
+          logger.error({ tarball: record.path }, `upload of ${info.fileName} failed: ${messageOf(err)}`);
+        });
+      });
+      uploads = upload.catch(() => undefined);
+      return upload;
+    };
+
+    const write = async (record: TarballRecord): Promise<ShipInfo | null> => {
       try {
         signal.throwIfAborted();
         const closed = await closeTarball({
@@ -261,23 +277,18 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
         record.report.members = closed.members.map((m) => m.name);
         options.onEvent?.({ type: 'tarball-written', path: record.path, bytes: closed.bytes });
         logger.info({ tarball: record.path, bytes: closed.bytes }, `wrote ${record.path}`);
-        if (mode === 'ship') {
-          const info: ShipInfo = {
-            fileName: record.path.slice(config.output.length + 1),
-            bytes: closed.bytes,
-            members: closed.members,
-            since: window.since,
-            until,
-            shippingGroup: record.planned.group,
-          };
-          // One upload at a time, in the order the tarballs were written.
-          const upload = uploads.then(() => ship(record, info));
-          uploads = upload.catch(() => undefined);
-          await upload;
-        }
+        return {
+          fileName: basename(record.path),
+          bytes: closed.bytes,
+          members: closed.members,
+          since: window.since,
+          until,
+          shippingGroup: record.planned.group,
+        };
       } catch (err) {
         record.report.error = signal.aborted ? 'stopped by a signal before it was written' : messageOf(err);
         logger.error({ tarball: record.path }, `tarball ${record.path} not written: ${record.report.error}`);
+        return null;
       }
     };
 
@@ -345,7 +356,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
           finishedAt = result.finishedAt;
           // A slice's tarballs close at once; its files go when they are written.
           const written = await closeAll(packer.close(record.tarballs), false);
-          void Promise.all(written).then(() => rm(result.outputDir, { recursive: true, force: true }));
+          void Promise.all(written).then(() => rm(result.outputDir, { recursive: true, force: true })).catch(() => undefined);
           if (signal.aborted) return;
         }
         complete = !signal.aborted;

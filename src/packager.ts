@@ -3,8 +3,8 @@
  * limits, headers, a license check, or a whole custom transport. Loaded by path and shape-checked once, so a
  * typo fails before anything runs instead of being silently ignored.
  */
+import { importUserModule } from './collect/load.js';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { AppError, messageOf, usageError } from './errors.js';
 import { redactSecrets } from './ship/redact.js';
 import type { ShipInfo, ShipResult, Shipper } from './types.js';
@@ -78,7 +78,8 @@ async function resolveValue(file: string, member: string, raw: unknown): Promise
 async function importDefault(file: string): Promise<unknown> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    // Like a collector: an ES module whatever surrounds it, TypeScript without a build, `analytics-collect` resolvable.
+    mod = await importUserModule(file);
   } catch (err) {
     throw usageError(`packager ${file}: cannot load it (${messageOf(err)}); check the packager setting`, err);
   }

@@ -19,6 +19,15 @@ export async function resolve(specifier, context, next) {
   if (specifier === 'analytics-collect') return next(data.self, context);
   if (specifier === 'analytics-collect/postgres') return next(data.postgres, context);
   if (specifier.startsWith('file:') && specifier.includes('?' + marker)) return { url: specifier, format: 'module', shortCircuit: true };
+  // Relative imports of a user module (its helpers) are user modules too: ES modules, TypeScript transformed.
+  const parent = context.parentURL;
+  if (parent && parent.includes('?' + marker) && (specifier.startsWith('./') || specifier.startsWith('../'))) {
+    const resolved = await next(specifier, { ...context, parentURL: parent.slice(0, parent.indexOf('?')) });
+    if (resolved.url.startsWith('file:') && !resolved.url.includes('?') && /\.m?[jt]s$/.test(resolved.url) && !resolved.url.includes('/node_modules/')) {
+      return { ...resolved, url: resolved.url + '?' + marker, format: 'module', shortCircuit: true };
+    }
+    return resolved;
+  }
   return next(specifier, context);
 }
 export async function load(url, context, next) {
