@@ -50,24 +50,36 @@ export function secretMasker(secrets: Iterable<string>): (text: string) => strin
   return (text) => text.replace(pattern, REDACTED);
 }
 
+/** Anything a formatted line can be handed to, synchronously (a stream, or the CLI's terminal writer). */
+export interface LineSink {
+  write(line: string): unknown;
+}
+
+/**
+ * Decides whether an `info` event is routine enough to be logged at `debug` instead. Gets the event's own fields
+ * (the first argument of `logger.info(fields, msg)`) and the logger's bindings (a child's `{ collector }`, say).
+ */
+export type DemoteInfo = (fields: Record<string, unknown>, bindings: Record<string, unknown>) => boolean;
+
 export interface LoggerOptions {
   level: LevelWithSilent;
   /** Readable lines (for a terminal) instead of JSON. */
   pretty: boolean;
-  /** Where lines go: a stream or a file descriptor; default stderr (fd 2). */
-  destination?: NodeJS.WritableStream | number;
+  /** Where lines go: a stream, a line sink or a file descriptor; default stderr (fd 2). */
+  destination?: NodeJS.WritableStream | LineSink | number;
+  /**
+   * Info events for which this returns true are logged at debug level instead (so `--verbose` still shows them).
+   * The CLI uses it on a terminal, where the progress line and the summary already say what these lines say.
+   */
+  demoteInfo?: DemoteInfo;
   /** Secret values to mask wherever they appear in a line. */
   redact?: Iterable<string>;
   /** Colours in pretty mode; default: on unless NO_COLOR is set (https://no-color.org). */
   colorize?: boolean;
 }
 
-interface LineSink {
-  write(line: string): unknown;
-}
-
 /** Synchronous writes to a descriptor, so nothing is lost when the CLI exits right after logging. */
-function sinkFor(destination: NodeJS.WritableStream | number | undefined): LineSink {
+function sinkFor(destination: NodeJS.WritableStream | LineSink | number | undefined): LineSink {
   if (destination === undefined || typeof destination === 'number') return pino.destination({ dest: destination ?? 2, sync: true });
   return destination;
 }
@@ -96,5 +108,33 @@ export function createLogger(options: LoggerOptions): Logger {
   } else {
     stream = { write: (line: string) => void sink.write(mask(line)) };
   }
-  return pino({ level: options.level, redact: { paths: [...REDACT_PATHS], censor: REDACTED } }, stream);
+  const demote = options.demoteInfo;
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      ...(demote
+        ? {
+            hooks: {
+              logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number): void {
+                const fields = args[0];
+                if (level === INFO && isFields(fields) && demote(fields, this.bindings())) {
+                  // Re-enters this hook at debug level, which passes through: the event is kept, one level lower.
+                  (this.debug as (...a: unknown[]) => void)(...args);
+                  return;
+                }
+                (method as (...a: unknown[]) => void).apply(this, args);
+              },
+            },
+          }
+        : {}),
+    },
+    stream,
+  );
 }
+
+/** pino's numeric level of `info`. */
+const INFO = 30;
+
+const isFields = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !(value instanceof Error) && !Array.isArray(value);

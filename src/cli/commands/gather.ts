@@ -35,7 +35,10 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${[...known].join(', ')}`);
     }
   }
-  const coordination = pgCoordination(config.coordination);
+  const coordination = pgCoordination(config.coordination, {
+    // The database connection holding the cluster lock died: another node may start a gather now.
+    onLockLost: (err) => logger.error(`lost the cluster lock (${err.message}); another node may gather the same window`),
+  });
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   await store.read(); // a damaged state is a usage error, reported before the lock is tried
