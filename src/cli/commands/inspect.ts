@@ -3,7 +3,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { resolve } from 'node:path';
-import { messageOf, usageError } from '../../errors.js';
+import { AppError, messageOf, usageError } from '../../errors.js';
 import { readTarball } from '../../pack/write-tarball.js';
 import { MANIFEST_FILE, STATUS_FILE } from '../../pack/members.js';
 import { formatBytes, table, type Output } from '../output.js';
@@ -23,6 +23,7 @@ export async function inspectCommand(file: string, flags: { json?: boolean }, ou
       status = parse((await tarball.read(STATUS_FILE)).toString('utf8'), { columns: true }) as Record<string, string>[];
     }
   } catch (err) {
+    if (err instanceof AppError) throw err; // already names the file and what is wrong
     throw usageError(`cannot read tarball ${path}: ${messageOf(err)} (is it a .tar.gz written by analytics-collect?)`, err);
   }
   if (flags.json) {
