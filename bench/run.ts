@@ -9,10 +9,10 @@
  *
  * Flags: --sizes 30,300   --large (adds 1000)   --path text|rows|both (default text)   --repeat K (median)
  *        --no-build   --verify (read the tarballs back)   --cpu-prof (profiles into bench/out/prof)
- *        --no-compare (skip gzip/pigz)
+ *        --node-flags '--max-semi-space-size=1' (flags for the child node)   --no-compare (skip gzip/pigz)   --setup-only (set up the first job, print its command, exit)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ import type { BenchJob } from './collectors/_table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
+/** The CLI as built by build(): package.json, bin/analytics-collect, dist/. */
+const CLI = join(OUT, 'cli');
 const MIB = 1024 * 1024;
 const MAX_DATA_SIZE = 100 * MIB;
 const SINCE = '2026-01-01T00:00:00Z';
@@ -40,6 +42,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'no-compare': { type: 'boolean', default: false },
     'read-chunk': { type: 'string', default: String(64 * 1024) },
+    'setup-only': { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 
@@ -61,17 +65,24 @@ interface Result {
   pigz?: { seconds: number; bytes: number };
 }
 
+/**
+ * Builds a private copy of the CLI under bench/out/cli (package.json, bin/, dist/ from `tsc -p tsconfig.build.json`):
+ * the same files `npm run build` makes, but out of reach of anyone rebuilding the shared dist/ mid-run.
+ */
 function build(): void {
-  if (values['no-build']) return;
-  process.stderr.write('building dist/ (npm run build)…\n');
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (tsc.status !== 0) {
-    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('npm run build failed and dist/ is missing');
-    process.stderr.write('warning: tsc reported errors; dist/ was emitted anyway and is used\n');
-  }
+  if (values['no-build'] && existsSync(join(CLI, 'dist', 'cli', 'main.js'))) return;
+  process.stderr.write(`building the CLI into ${CLI} (tsc -p tsconfig.build.json)…\n`);
+  rmSync(CLI, { recursive: true, force: true });
+  mkdirSync(join(CLI, 'bin'), { recursive: true });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(CLI, 'dist'), '--declaration', 'false'],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (!existsSync(join(CLI, 'dist', 'cli', 'main.js'))) throw new Error('the build failed: no dist/cli/main.js');
+  if (tsc.status !== 0) process.stderr.write('warning: tsc reported errors (someone else\'s work in progress?); its output is used\n');
+  copyFileSync(join(ROOT, 'package.json'), join(CLI, 'package.json'));
+  copyFileSync(join(ROOT, 'bin', 'analytics-collect'), join(CLI, 'bin', 'analytics-collect'));
 }
 
 function has(command: string): boolean {
@@ -102,17 +113,20 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
       gzipLevel: 6,
     }),
   );
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = values['node-flags'].split(' ').filter(Boolean);
   if (values['cpu-prof']) {
     const profDir = join(OUT, 'prof', `${path}-${Math.round(source.bytes / MIB)}-${attempt}`);
     rmSync(profDir, { recursive: true, force: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
   }
-  const run = await measure(
-    process.execPath,
-    [...nodeArgs, join(ROOT, 'bin', 'analytics-collect'), 'gather', '--config', config, '--json', '--log-level', 'warn', '--since', SINCE, '--until', UNTIL],
-    { cwd: ROOT, env: { ...process.env, BENCH_JOB: join(dir, 'job.json') } },
-  );
+  const args = [...nodeArgs, join(CLI, 'bin', 'analytics-collect'), 'gather', '--config', config, '--json', '--log-level', 'warn', '--since', SINCE, '--until', UNTIL];
+  const env = { BENCH_JOB: join(dir, 'job.json') };
+  if (values['setup-only']) {
+    // For profiling by hand: the job stays set up and the command is printed.
+    process.stdout.write(`BENCH_JOB=${env.BENCH_JOB} ${process.execPath} ${args.join(' ')}\n`);
+    process.exit(0);
+  }
+  const run = await measure(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
   if (run.code !== 0) throw new Error(`gather exited ${run.code}:\n${run.stderr.slice(0, 4000)}`);
   const report = JSON.parse(run.stdout) as { tarballs: { path: string; bytes: number; error: string | null }[] };
   const failed = report.tarballs.filter((t) => t.error !== null);

@@ -75,7 +75,8 @@ export function createOutput(streams: OutputStreams): Output {
     stderr,
     interactive,
     get columns() {
-      return streams.columns ?? (stderr as { columns?: number }).columns ?? DEFAULT_COLUMNS;
+      // A terminal of unknown size (a pty nobody sized, as under `script`) reports 0 columns.
+      return streams.columns || (stderr as { columns?: number }).columns || DEFAULT_COLUMNS;
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
- * What every command that reads the configuration does first: load it, make the logger, load the packager.
+ * What every command that reads the configuration does first: load it, make the logger, load the packager —
+ * and decide what the terminal gets (progress line, colours).
  */
 import type { Logger } from 'pino';
 import { applyPackagerDefaults, loadConfigWithSources, toolVersion } from '../config/load.js';
 import { configSecrets } from '../config/schema.js';
 import type { ConfigFlags, ResolvedConfig } from '../config/types.js';
-import { createLogger, isLogLevel } from '../log.js';
+import { createLogger, isLogLevel, LOG_LEVELS, type DemoteInfo } from '../log.js';
 import { loadPackager, type Packager } from '../packager.js';
 import { usageError } from '../errors.js';
 import type { Output } from './output.js';
@@ -26,32 +27,82 @@ export interface Setup {
   logger: Logger;
   version: string;
   secrets: string[];
+  /** Whether this command should show a progress line. */
+  progress: boolean;
+  /** Whether the terminal gets colours. */
+  color: boolean;
+}
+
+export interface SetupOptions {
+  /** The command can show progress (gather, ship); it is shown only where `terminalFeatures` allows. */
+  progress?: boolean;
+  /** Default log level when no flag sets one (list/state/inspect print their result and keep logs to warnings). */
+  defaultLevel?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 /** The log level from `--log-level`, `--verbose`, `--quiet` (in that order of strength). */
-export function logLevelOf(flags: CommonFlags): string {
+export function logLevelOf(flags: CommonFlags, fallback = 'info'): string {
   if (flags.logLevel !== undefined) {
     if (!isLogLevel(flags.logLevel)) {
-      throw usageError(`--log-level: "${flags.logLevel}" is not a level; use one of fatal, error, warn, info, debug, trace, silent`);
+      throw usageError(`--log-level: "${flags.logLevel}" is not a level; use one of ${LOG_LEVELS.join(', ')}`);
     }
     return flags.logLevel;
   }
   if (flags.verbose) return 'debug';
   if (flags.quiet) return 'warn';
-  return 'info';
+  return fallback;
 }
 
-export async function setup(flags: CommonFlags, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<Setup> {
-  const level = logLevelOf(flags);
+/** `CI` counts as set unless empty, `0` or `false` (some runners export `CI=false` to mean "not CI"). */
+export function isCI(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
+}
+
+/**
+ * What the terminal gets. Progress: only when stderr is a terminal that can redraw a line (not `TERM=dumb`),
+ * outside CI, without `--quiet` or a silent log level. Colours: unless `NO_COLOR` is set (https://no-color.org).
+ */
+export function terminalFeatures(
+  flags: CommonFlags,
+  out: Pick<Output, 'interactive'>,
+  env: NodeJS.ProcessEnv,
+  level: string = logLevelOf(flags),
+): { progress: boolean; color: boolean } {
+  const color = !env.NO_COLOR;
+  const progress = out.interactive && !flags.quiet && level !== 'silent' && !isCI(env) && env.TERM !== 'dumb';
+  return { progress, color };
+}
+
+/**
+ * With a progress line on screen, "wrote X" and "shipped X" (info events about one tarball, from the pipeline
+ * rather than a collector) would only repeat it; they move to debug, where `--verbose` shows them.
+ */
+const routineTarballEvent: DemoteInfo = (fields, bindings) => typeof fields.tarball === 'string' && bindings.collector === undefined;
+
+export async function setup(flags: CommonFlags, out: Output, options: SetupOptions = {}): Promise<Setup> {
+  const env = options.env ?? process.env;
+  const level = logLevelOf(flags, options.defaultLevel);
+  const features = terminalFeatures(flags, out, env, level);
+  const progress = options.progress === true && features.progress;
   const configFlags: ConfigFlags = {
     ...(flags.config !== undefined ? { config: flags.config } : {}),
     ...(flags.collectors !== undefined ? { collectors: flags.collectors } : {}),
     ...(flags.output !== undefined ? { output: flags.output } : {}),
   };
-  const loaded = await loadConfigWithSources({ cwd: process.cwd(), flags: configFlags, env });
+  const loaded = await loadConfigWithSources({ cwd: options.cwd ?? process.cwd(), flags: configFlags, env });
   let config = loaded.config;
   const secrets = configSecrets(config, env);
-  const logger = createLogger({ level: level as never, pretty: out.interactive, destination: out.stderr === process.stderr ? 2 : out.stderr, redact: secrets });
+  const logger = createLogger({
+    level: level as never,
+    pretty: out.interactive,
+    colorize: features.color,
+    destination: { write: (line: string) => out.log(line) },
+    redact: secrets,
+    ...(progress ? { demoteInfo: routineTarballEvent } : {}),
+  });
   let packager: Packager | null = null;
   if (config.packager) {
     packager = await loadPackager(config.packager);
@@ -62,5 +113,5 @@ export async function setup(flags: CommonFlags, out: Output, env: NodeJS.Process
       ...(headers !== undefined ? { headers } : {}),
     });
   }
-  return { config, packager, logger, version: toolVersion(), secrets };
+  return { config, packager, logger, version: toolVersion(), secrets, progress, color: features.color };
 }

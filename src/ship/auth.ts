@@ -6,7 +6,7 @@
 import type { Got } from 'got';
 import type { ShipConfig } from '../config/types.js';
 import type { ShipResult } from '../types.js';
-import { bodySnippet, classifyRequestError, isRetryableStatus } from './classify.js';
+import { bodySnippet, classifyRequestError, isRetryableStatus, parseRetryAfter } from './classify.js';
 import { displayUrl } from './url.js';
 
 /** Headers to send, or why there are none (a ShipResult that is not `sent`). */
@@ -80,7 +80,11 @@ function createTokenSource(options: TokenSourceOptions) {
     if (status < 200 || status >= 300) {
       const snippet = bodySnippet(response.body);
       const error = `${what} failed: HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
-      if (isRetryableStatus(status)) return { ok: false, result: { status: 'retryable', error } };
+      if (isRetryableStatus(status)) {
+        // The token endpoint's Retry-After counts as the ingress's would: it is the same retry rule.
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after'], options.now());
+        return { ok: false, result: retryAfterMs === undefined ? { status: 'retryable', error } : { status: 'retryable', error, retryAfterMs } };
+      }
       const rejected = status === 400 || status === 401 || status === 403;
       return {
         ok: false,

@@ -248,3 +248,21 @@ export function midnightDaysAgo(daysAgo: number): string {
   const DAY = 86_400_000;
   return new Date(Math.floor(Date.now() / DAY) * DAY - daysAgo * DAY).toISOString();
 }
+
+/**
+ * The run's exit, or `null` when it is still running after `ms` (then it is killed with SIGKILL). A deadline,
+ * not a wait for readiness: for processes that must end on their own and might not.
+ */
+export async function exitWithin(run: CliRun, ms: number): Promise<{ code: number; stdout: string; stderr: string } | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolveLate) => {
+    timer = setTimeout(() => resolveLate(null), ms);
+  });
+  const result = await Promise.race([run.exit, late]);
+  clearTimeout(timer);
+  if (result === null) {
+    run.child.kill('SIGKILL');
+    await run.exit;
+  }
+  return result;
+}

@@ -1,6 +1,8 @@
 /**
- * `analytics-collect gather`: checks in the contract's order (usage 2, then 4, then the lock 3), then the pipeline.
+ * `analytics-collect gather`: checks in the contract's order (usage 2, then 4, then the lock 3), then the pipeline,
+ * with a progress line on a terminal and a summary at the end.
  */
+import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
@@ -8,9 +10,11 @@ import { pgCoordination } from '../../postgres/coordination.js';
 import { createShipper, shippingProblem, validateShipConfig } from '../../ship/index.js';
 import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
+import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
+import { ProgressDisplay, type PlannedCollector } from '../progress.js';
 import { setup, type CommonFlags } from '../setup.js';
-import { printGatherSummary } from '../summary.js';
+import { gatherSummary } from '../summary.js';
 
 export interface GatherFlags extends CommonFlags {
   ship?: boolean;
@@ -20,12 +24,14 @@ export interface GatherFlags extends CommonFlags {
   only?: string;
 }
 
-export async function gatherCommand(flags: GatherFlags, out: Output, signal: AbortSignal): Promise<number> {
+export async function gatherCommand(flags: GatherFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+  const startedAt = Date.now();
   const since = flags.since !== undefined ? parseDateFlag('--since', flags.since) : undefined;
   const until = flags.until !== undefined ? parseDateFlag('--until', flags.until) : undefined;
   const only = flags.only !== undefined ? parseOnly(flags.only) : undefined;
-  const { config, packager, logger, version } = await setup(flags, out);
+  const { config, packager, logger, version, progress: showProgress, color } = await setup(flags, out, { progress: true });
   const mode = flags.ship ? 'ship' : 'dry-run';
+  if (flags.keep && mode === 'dry-run') logger.warn('--keep has no effect without --ship: a dry run keeps every tarball anyway');
 
   const collectors = await loadCollectors(config.collectors);
   if (only) {
@@ -35,10 +41,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${[...known].join(', ')}`);
     }
   }
-  const coordination = pgCoordination(config.coordination, {
-    // The database connection holding the cluster lock died: another node may start a gather now.
-    onLockLost: (err) => logger.error(`lost the cluster lock (${err.message}); another node may gather the same window`),
-  });
+  const coordination = pgCoordination(config.coordination);
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   await store.read(); // a damaged state is a usage error, reported before the lock is tried
@@ -54,12 +57,14 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
     const problem = packager?.isShippingConfigured
       ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
       : shippingProblem(config.ship);
-    if (problem !== null) throw new AppError('NOT_CONFIGURED', `shipping is not configured: ${problem}`);
+    if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
   }
 
   const lock = await locker.acquire();
+  const progress = showProgress ? new ProgressDisplay(out, { plan: planOf(collectors, only), mode, color }) : null;
   let report: GatherReport;
   try {
+    progress?.start();
     const shipper = mode === 'ship' ? await createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
       config,
@@ -74,22 +79,53 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       packager,
       logger,
       signal,
+      ...(progress ? { onEvent: progress.onEvent } : {}),
     });
   } finally {
+    progress?.stop();
     await lock.release();
   }
 
+  const elapsedMs = Date.now() - startedAt;
   if (flags.json) out.result(JSON.stringify(jsonReport(report)));
   else for (const t of report.tarballs) if (t.bytes > 0) out.result(t.path);
-  printGatherSummary(report, out);
+  // For log shippers: the outcome as one structured event (on a terminal the summary below says it).
+  if (!out.interactive) logger.info(finishedEvent(report, elapsedMs), 'gather finished');
+  // --quiet (cron): a successful run says nothing on stderr; a failed one still explains itself.
+  if (!flags.quiet || report.failed || report.interrupted) {
+    out.note(gatherSummary(report, { cwd: process.cwd(), elapsedMs, keep: flags.keep ?? false }));
+  }
   if (report.interrupted) throw new AppError('INTERRUPTED', 'stopped by a signal');
-  return report.failed ? 1 : 0;
+  return report.failed ? 'failed' : 'ok';
 }
 
 function parseOnly(value: string): string[] {
   const keys = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
   if (keys.length === 0) throw usageError('--only needs at least one key, e.g. --only jobs,hosts');
   return keys;
+}
+
+/** The collectors the pipeline will call, in its order (json first, then csv; contract §3), for the progress line. */
+export function planOf(collectors: readonly LoadedCollector[], only?: readonly string[]): PlannedCollector[] {
+  const keys = only ? new Set(only) : null;
+  const chosen = collectors.map((l) => l.collector).filter((c) => !c.config && (keys === null || keys.has(c.key)));
+  return [...chosen.filter((c) => c.format === 'json'), ...chosen.filter((c) => c.format === 'csv')].map((c) => ({
+    key: c.key,
+    sliced: c.slicing !== undefined,
+  }));
+}
+
+function finishedEvent(report: GatherReport, elapsedMs: number): Record<string, unknown> {
+  const count = (status: string): number => report.collections.filter((c) => c.status === status).length;
+  return {
+    mode: report.mode,
+    until: report.until,
+    tarballs: report.tarballs.filter((t) => t.bytes > 0).length,
+    ...(report.mode === 'ship' ? { shipped: report.tarballs.filter((t) => t.shipped).length } : {}),
+    collections: { ok: count('ok'), empty: count('empty'), failed: count('failed') },
+    failedKeys: [...new Set(report.collections.filter((c) => c.status === 'failed').map((c) => c.key))],
+    elapsedMs,
+  };
 }
 
 /** The `--json` document of contract §7. */

@@ -6,9 +6,10 @@ import { resolve } from 'node:path';
 import { AppError, messageOf, usageError } from '../../errors.js';
 import { readTarball } from '../../pack/write-tarball.js';
 import { MANIFEST_FILE, STATUS_FILE } from '../../pack/members.js';
+import type { Outcome } from '../outcome.js';
 import { formatBytes, table, type Output } from '../output.js';
 
-export async function inspectCommand(file: string, flags: { json?: boolean }, out: Output): Promise<number> {
+export async function inspectCommand(file: string, flags: { json?: boolean }, out: Output): Promise<Outcome> {
   const path = resolve(file);
   let members: { name: string; size: number }[];
   let manifest: Record<string, string> | null = null;
@@ -28,7 +29,7 @@ export async function inspectCommand(file: string, flags: { json?: boolean }, ou
   }
   if (flags.json) {
     out.result(JSON.stringify({ path, members, manifest, status }));
-    return 0;
+    return 'ok';
   }
   const total = members.reduce((sum, m) => sum + m.size, 0);
   out.result(
@@ -49,5 +50,5 @@ export async function inspectCommand(file: string, flags: { json?: boolean }, ou
         : 'no data_collection_status.csv',
     ].join('\n'),
   );
-  return 0;
+  return 'ok';
 }

@@ -3,11 +3,12 @@
  */
 import { basename } from 'node:path';
 import { loadCollectors } from '../../collect/load.js';
+import type { Outcome } from '../outcome.js';
 import { table, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
 
-export async function listCommand(flags: CommonFlags, out: Output): Promise<number> {
-  const { config } = await setup({ ...flags, logLevel: flags.logLevel ?? 'warn' }, out);
+export async function listCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
+  const { config } = await setup(flags, out, { defaultLevel: 'warn' });
   const loaded = await loadCollectors(config.collectors);
   const rows = loaded.map(({ collector: c, file, exportName }) => ({
     key: c.key,
@@ -23,7 +24,7 @@ export async function listCommand(flags: CommonFlags, out: Output): Promise<numb
   }));
   if (flags.json) {
     out.result(JSON.stringify({ collectors: config.collectors, list: rows }));
-    return 0;
+    return 'ok';
   }
   out.result(
     table(
@@ -39,5 +40,5 @@ export async function listCommand(flags: CommonFlags, out: Output): Promise<numb
       ]),
     ),
   );
-  return 0;
+  return 'ok';
 }

@@ -2,15 +2,18 @@
  * `analytics-collect ship TARBALL...`: uploads existing tarballs by the rules of `gather --ship`. It never deletes
  * or moves them and never touches the state or the lock.
  */
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AppError, usageError } from '../../errors.js';
 import { createShipper, shipInfoFromFile, shippingProblem, validateShipConfig } from '../../ship/index.js';
 import type { ShipInfo } from '../../types.js';
-import { formatBytes, table, type Output } from '../output.js';
+import type { Outcome } from '../outcome.js';
+import { formatBytes, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
+import { shipSummary, type ShipCommandResult } from '../summary.js';
 
-export async function shipCommand(files: string[], flags: CommonFlags, out: Output, signal: AbortSignal): Promise<number> {
-  const { config, packager, logger, version } = await setup(flags, out);
+export async function shipCommand(files: string[], flags: CommonFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+  const startedAt = Date.now();
+  const { config, packager, logger, version, progress } = await setup(flags, out, { progress: true });
   const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');
   if (problems.length > 0) throw usageError(problems.join('; '));
   // Every file is checked before the first upload: a typo should not leave half the list shipped.
@@ -25,33 +28,44 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
   const problem = packager?.isShippingConfigured
     ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
     : shippingProblem(config.ship);
-  if (problem !== null) throw new AppError('NOT_CONFIGURED', `shipping is not configured: ${problem}`);
+  if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
 
   const shipper = await createShipper({ config: config.ship, packager, version, logger });
-  const results: { path: string; bytes: number; members: string[]; shipped: boolean; requestId: string | null; error: string | null }[] = [];
-  for (const { path, info } of infos) {
-    if (signal.aborted) break;
-    const result = await shipper.send(path, info, signal);
-    const shipped = result.status === 'sent';
-    if (shipped) logger.info({ tarball: path, requestId: result.requestId }, `shipped ${info.fileName}`);
-    else logger.error({ tarball: path }, `upload of ${info.fileName} failed: ${result.error}`);
-    results.push({
-      path,
-      bytes: info.bytes,
-      members: info.members.map((m) => m.name),
-      shipped,
-      requestId: shipped ? (result.requestId ?? null) : null,
-      error: shipped ? null : result.error,
-    });
+  const results: ShipCommandResult[] = [];
+  try {
+    for (const [index, { path, info }] of infos.entries()) {
+      if (signal.aborted) break;
+      if (progress) out.status(`uploading ${index + 1}/${infos.length}: ${basename(path)} (${formatBytes(info.bytes)})`.slice(0, out.columns - 1));
+      const result = await shipper.send(path, info, signal);
+      const shipped = result.status === 'sent';
+      if (shipped) logger.info({ tarball: path, requestId: result.requestId }, `shipped ${info.fileName}`);
+      else logger.error({ tarball: path }, `upload of ${info.fileName} failed: ${result.error}`);
+      results.push({
+        path,
+        bytes: info.bytes,
+        members: info.members.map((m) => m.name),
+        shipped,
+        requestId: shipped ? (result.requestId ?? null) : null,
+        error: shipped ? null : result.error,
+      });
+    }
+  } finally {
+    out.status('');
   }
-  if (flags.json) out.result(JSON.stringify({ mode: 'ship', tarballs: results }));
+  if (flags.json) out.result(JSON.stringify(jsonShipReport(results)));
   else for (const r of results) if (r.shipped) out.result(r.path);
-  out.note(
-    table(
-      ['tarball', 'size', 'shipped'],
-      results.map((r) => [r.path, formatBytes(r.bytes), r.shipped ? (r.requestId ? `yes (request ${r.requestId})` : 'yes') : `no: ${r.error}`]),
-    ),
-  );
+  const failed = results.length < infos.length || results.some((r) => !r.shipped);
+  if (!flags.quiet || failed) {
+    out.note(shipSummary(results, { cwd: process.cwd(), elapsedMs: Date.now() - startedAt, interrupted: signal.aborted, total: infos.length }));
+  }
   if (signal.aborted) throw new AppError('INTERRUPTED', 'stopped by a signal');
-  return results.every((r) => r.shipped) ? 0 : 1;
+  return failed ? 'failed' : 'ok';
+}
+
+/**
+ * `ship --json`: the same document as `gather --json` (contract §7), so one parser reads both; there is no window
+ * and no collection, so `since`/`until` are null and `collections` is empty.
+ */
+export function jsonShipReport(results: readonly ShipCommandResult[]): object {
+  return { mode: 'ship', since: null, until: null, tarballs: results, collections: [] };
 }

@@ -3,11 +3,12 @@
  */
 import { pgCoordination } from '../../postgres/coordination.js';
 import { fileStateStore } from '../../state/index.js';
+import type { Outcome } from '../outcome.js';
 import { table, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
 
-export async function stateCommand(flags: CommonFlags, out: Output): Promise<number> {
-  const { config } = await setup({ ...flags, logLevel: flags.logLevel ?? 'warn' }, out);
+export async function stateCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
+  const { config } = await setup(flags, out, { defaultLevel: 'warn' });
   const store = pgCoordination(config.coordination)?.store ?? fileStateStore(config.stateFile);
   const state = await store.read();
   const entries = Object.entries(state.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -20,7 +21,7 @@ export async function stateCommand(flags: CommonFlags, out: Output): Promise<num
         entries: Object.fromEntries(entries.map(([k, v]) => [k, v.toISOString()])),
       }),
     );
-    return 0;
+    return 'ok';
   }
   const lines = [
     `state: ${store.describe()}`,
@@ -32,5 +33,5 @@ export async function stateCommand(flags: CommonFlags, out: Output): Promise<num
     lines.push('no entries yet');
   }
   out.result(lines.join('\n'));
-  return 0;
+  return 'ok';
 }

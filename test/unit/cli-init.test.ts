@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { schemaUrl, starterConfig, starterFiles } from '../../src/cli/commands/init.js';
+import { validateConfig } from '../../src/config/schema.js';
+
+describe('init starter files', () => {
+  it('the starter configuration passes validation and points editors at the schema of this version', () => {
+    const raw = JSON.parse(starterConfig('1.2.3')) as Record<string, unknown>;
+    const checked = validateConfig(raw, 'analytics.config.json');
+    assert.ok(checked.ok, checked.ok ? '' : checked.problems.join('\n'));
+    assert.equal(raw.$schema, schemaUrl('1.2.3'));
+    assert.match(String(raw.$schema), /analytics-collect@1\.2\.3\/schema\/analytics\.config\.schema\.json$/);
+  });
+
+  it('writes a config collector and one TypeScript example that import analytics-collect', () => {
+    const files = starterFiles('1.0.0');
+    assert.deepEqual(Object.keys(files), ['analytics.config.json', 'collectors/config.ts', 'collectors/example.ts']);
+    assert.match(files['collectors/config.ts']!, /config: true/);
+    for (const name of ['collectors/config.ts', 'collectors/example.ts']) assert.match(files[name]!, /from 'analytics-collect'/);
+  });
+});
