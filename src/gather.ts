@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from './config/types.js';
@@ -11,7 +12,7 @@ import type { LoadedCollector } from './collect/load.js';
 import type { Collector } from './collect/register.js';
 import { runCollection, type CollectionResult } from './collect/run.js';
 import { Packer, type PlannedTarball } from './pack/packer.js';
-import { TarballNamer, defaultTarballBase, type StatusRow } from './pack/members.js';
+import { CONFIG_FILE, MANIFEST_FILE, STATUS_FILE, TarballNamer, defaultTarballBase, type StatusRow } from './pack/members.js';
 import { closeTarball } from './pack/close.js';
 import type { Packager } from './packager.js';
 import { settleTarball } from './ship/settle.js';
@@ -127,6 +128,10 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
   await mkdir(config.output, { recursive: true, mode: 0o700 });
   await mkdir(config.tmpDir, { recursive: true, mode: 0o700 });
   const runDir = await mkdtemp(join(config.tmpDir, 'analytics-collect-'));
+  // A second SIGINT exits at once, skipping the `finally` below: still leave no temporary or partial file behind.
+  const writing = new Set<string>();
+  const cleanupOnExit = (): void => removeLeftovers(runDir, config.output, writing);
+  process.once('exit', cleanupOnExit);
   const packer = new Packer(config.maxDataSize);
   const namer = await TarballNamer.forDirectory(config.output);
   const tarballs: TarballRecord[] = [];
@@ -261,6 +266,9 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
     };
 
     const write = async (record: TarballRecord): Promise<ShipInfo | null> => {
+      // Named before writing, so a tarball that cannot be written still says what it would have held.
+      record.report.members = [...record.planned.members.map((m) => m.name), CONFIG_FILE, STATUS_FILE, MANIFEST_FILE];
+      writing.add(record.path);
       try {
         signal.throwIfAborted();
         const closed = await closeTarball({
@@ -289,6 +297,8 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
         record.report.error = signal.aborted ? 'stopped by a signal before it was written' : messageOf(err);
         logger.error({ tarball: record.path }, `tarball ${record.path} not written: ${record.report.error}`);
         return null;
+      } finally {
+        writing.delete(record.path);
       }
     };
 
@@ -392,6 +402,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
   } finally {
     await Promise.all(inFlight);
     await rm(runDir, { recursive: true, force: true });
+    process.off('exit', cleanupOnExit);
   }
 
   report.interrupted = signal.aborted;
@@ -440,4 +451,19 @@ function pick(options: GatherOptions): { since?: Date; until?: Date } {
     ...(options.since ? { since: options.since } : {}),
     ...(options.until ? { until: options.until } : {}),
   };
+}
+
+/** Synchronous last-resort cleanup for a process that exits without unwinding: the run directory and partial tarballs. */
+function removeLeftovers(runDir: string, output: string, writing: ReadonlySet<string>): void {
+  try {
+    rmSync(runDir, { recursive: true, force: true });
+    for (const name of readdirSync(output)) {
+      // Partial tarballs are `.<name>.<random>.partial` beside their final name.
+      if (name.endsWith('.partial') && [...writing].some((t) => name.startsWith(`.${basename(t)}.`))) {
+        rmSync(join(output, name), { force: true });
+      }
+    }
+  } catch {
+    // Exiting anyway; nothing more can be done.
+  }
 }

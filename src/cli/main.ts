@@ -12,34 +12,11 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 const OUTCOME_EXIT: Record<Outcome, number> = { ok: 0, failed: EXIT_CODES.FAILED };
 
-export interface MainOptions {
-  /**
-   * Once the command has ended, how long the process may stay alive before it is ended with the exit status;
-   * null: never forced. A collector that timed out is abandoned, not waited for (contract §2), yet its open
-   * sockets or timers would keep Node running — a cron job must not hang on them. Default: 2 s when writing to
-   * the process's own stdout/stderr (the bin), null when the caller passes its own output (tests).
-   */
-  lingerMs?: number | null;
-}
-
-const DEFAULT_LINGER_MS = 2000;
-
-/** Runs the CLI with `argv` (as `process.argv`); resolves to the exit status. */
-export async function main(argv: readonly string[], given?: Output, options: MainOptions = {}): Promise<number> {
-  const out = given ?? processOutput();
-  const lingerMs = options.lingerMs === undefined ? (given === undefined ? DEFAULT_LINGER_MS : null) : options.lingerMs;
-  const status = await run(argv, out);
-  if (lingerMs !== null) {
-    // unref: when nothing is left running the process ends at once, as usual; this fires only if something lingers.
-    setTimeout(() => {
-      out.note('analytics-collect: exiting although work is still pending (a collector that timed out or ignored ctx.signal?)');
-      process.exit(status);
-    }, lingerMs).unref();
-  }
-  return status;
-}
-
-async function run(argv: readonly string[], out: Output): Promise<number> {
+/**
+ * Runs the CLI with `argv` (as `process.argv`); resolves to the exit status. The bin exits with it at once, so
+ * that a collector abandoned after its timeout cannot keep the process alive.
+ */
+export async function main(argv: readonly string[], out: Output = processOutput()): Promise<number> {
   const controller = new AbortController();
   let stoppedBy: string | null = null;
   const onSignal = (name: NodeJS.Signals): void => {

@@ -2,7 +2,7 @@
  * Runs one collection — a collector over one window or slice — and checks what it returned (contract §2).
  * Never throws for a collector's fault: the outcome says `failed` with a one-line reason.
  */
-import { lstat, mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
@@ -88,6 +88,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   })();
   try {
     const outcome = await Promise.race([work, stopped]);
+    // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
+    if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });
     return { outcome, startedAt, finishedAt: now(), outputDir };
   } finally {
     clearTimeout(timer);

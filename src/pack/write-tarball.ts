@@ -4,21 +4,24 @@
  *
  * Entry headers are encoded with tar's own `Header` (and `Pax` for names over 100 bytes) from fields we set,
  * not from `lstat` of the staging files: tar's `Pack` would take mode, owner, user name and times from the
- * staging file and then need patching, may turn a file with several hard links into a link entry, and leaves
- * the current file descriptor open when it is destroyed midway (an abort). The body of each entry streams from
- * its file. Compression is Node's `zlib` gzip, which runs on the libuv thread pool, so several tarballs can
- * compress at once while the main thread goes on (tar's own gzip option compresses on the main thread).
+ * staging file and then need patching, and may turn a file with several hard links into a link entry.
+ *
+ * Compression is pigz's method on Node's zlib: the tar stream is cut into blocks of {@link GZIP_BLOCK} bytes,
+ * each deflated on its own on the libuv thread pool, primed with the 32 KiB before it (so the output is as
+ * small as one deflate stream's) and ended with a sync flush (so the pieces join into one deflate stream);
+ * the CRC-32 is computed on the main thread as the blocks are read. One tarball thus uses every core, and
+ * tarballs written at once share a fixed number of compression slots, each with its own reused input buffer:
+ * memory stays the same however large the tarball and however many are written at once.
  *
  * The tarball is written to a `.partial` file beside its final path, fsynced, then hard-linked into place:
  * a link never replaces an existing file, so nothing is overwritten and no half-written tarball ever carries
  * the final name.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, link, open, rename, rm, stat } from 'node:fs/promises';
+import { access, link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { Header, Pax, list, type ReadEntry } from 'tar';
 import { messageOf, usageError } from '../errors.js';
 
@@ -60,12 +63,25 @@ export interface WrittenTarball {
   members: TarballMember[];
 }
 
-const BLOCK = 512;
-const ZEROS = Buffer.alloc(2 * BLOCK);
-/** Read size of member files; large reads mean few, large writes into gzip. */
-const READ_CHUNK = 1024 * 1024;
-/** gzip output buffer: 64 KiB instead of 16 KiB means fewer thread-pool round trips and file writes. */
-const GZIP_CHUNK = 64 * 1024;
+const TAR_BLOCK = 512;
+const ZEROS = Buffer.alloc(2 * TAR_BLOCK);
+/**
+ * Uncompressed bytes per deflate job. 256 KiB takes ~3 ms to deflate at level 6: small enough to spread one
+ * tarball over the cores and to keep little in memory, large enough that the per-job cost (a zlib context,
+ * a thread-pool hand-over) stays near 1 %. Priming with the previous 32 KiB makes the size match one stream.
+ */
+const GZIP_BLOCK = 256 * 1024;
+const WINDOW = 32 * 1024;
+/** Output buffer of a deflate job: a block's output fits in one or two. */
+const GZIP_CHUNK = 128 * 1024;
+/**
+ * Deflate jobs running at once in this process, across all tarballs: one per core plus one, so a core never
+ * waits for the main thread to hand it the next block; at most the thread pool's size minus one, so file
+ * reads and writes always find a free thread.
+ */
+const SLOTS = Math.max(1, Math.min(availableParallelism() + 1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1));
+/** Blocks of one tarball read but not yet written out: bounds what waits in memory behind a slow disk. */
+const MAX_PENDING = SLOTS + 1;
 /** Errors from these mean "no hard links here": fall back to check-then-rename. */
 const NO_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
@@ -95,21 +111,13 @@ export async function writeTarball(spec: TarballSpec): Promise<WrittenTarball> {
   let handleOpen = true;
   try {
     await handle.chmod(0o600); // whatever the umask
-    await pipeline(
-      tarStream(path, entries, spec.mtime),
-      createGzip({ level: spec.gzipLevel, chunkSize: GZIP_CHUNK }),
-      // The numeric fd, not handle.createWriteStream(): a FileHandle stream without autoClose keeps a reference
-      // that makes handle.close() wait forever, and with autoClose we could not fsync before closing.
-      createWriteStream(partial, { fd: handle.fd, autoClose: false }),
-      { signal },
-    );
+    const bytes = await writeGzip(handle, new TarSource(path, entries, spec.mtime), spec.gzipLevel, signal);
     await handle.sync();
-    const { size } = await handle.stat();
     handleOpen = false;
     await handle.close();
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     await publish(partial, path);
-    return { bytes: size, members: entries.map(({ name, size: memberBytes }) => ({ name, size: memberBytes })) };
+    return { bytes, members: entries.map(({ name, size }) => ({ name, size })) };
   } catch (err) {
     if (handleOpen) await handle.close().catch(noop);
     await rm(partial, { force: true }).catch(noop);
@@ -117,34 +125,281 @@ export async function writeTarball(spec: TarballSpec): Promise<WrittenTarball> {
   }
 }
 
-/** The tar stream: per member a header block, the file's bytes, zero padding to a block; then two zero blocks. */
-async function* tarStream(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date): AsyncGenerator<Buffer> {
-  for (const entry of entries) {
-    yield entryHeader(entry.name, entry.size, mtime);
-    let read = 0;
-    try {
-      for await (const chunk of createReadStream(entry.file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
-        read += chunk.length;
-        if (read > entry.size) break;
-        yield chunk;
-      }
-    } catch (err) {
-      throw new TarballError(`cannot pack ${entry.file} as ${entry.name} into ${path}: ${messageOf(err)}`, { cause: err });
-    }
-    if (read !== entry.size) {
-      throw new TarballError(
-        `cannot pack ${entry.file} as ${entry.name} into ${path}: it changed size while being packed; nothing may write to it then`,
-      );
-    }
-    const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
-    if (padding > 0) yield ZEROS.subarray(0, padding);
+/**
+ * The tar stream, read into caller-given buffers: per member a header block, the file's bytes (positional reads
+ * straight into the buffer), zero padding to a tar block; then two zero blocks. One member file is open at a
+ * time; `close()` closes it whatever happened.
+ */
+class TarSource {
+  /** True once the last byte of the stream was handed out. */
+  done = false;
+  readonly #path: string;
+  readonly #entries: (TarballMemberFile & TarballMember)[];
+  readonly #mtime: Date;
+  #index = -1;
+  /** Bytes of the current piece still to hand out: a header, zero padding or the end blocks. */
+  #fixed: Buffer = Buffer.alloc(0);
+  #file: FileHandle | undefined;
+  /** Bytes of the current member's file still to read, and where the next read starts. */
+  #left = 0;
+  #position = 0;
+
+  constructor(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date) {
+    this.#path = path;
+    this.#entries = entries;
+    this.#mtime = mtime;
   }
-  yield ZEROS;
+
+  /** Fills `buffer` with the next bytes of the stream; returns how many (less than its length only at the end). */
+  async fill(buffer: Buffer): Promise<number> {
+    let at = 0;
+    while (at < buffer.length && !this.done) {
+      if (this.#fixed.length > 0) {
+        const n = this.#fixed.copy(buffer, at);
+        this.#fixed = this.#fixed.subarray(n);
+        at += n;
+      } else if (this.#left > 0) {
+        at += await this.#read(buffer, at);
+      } else {
+        await this.#next();
+      }
+    }
+    return at;
+  }
+
+  async close(): Promise<void> {
+    const file = this.#file;
+    this.#file = undefined;
+    await file?.close().catch(noop);
+  }
+
+  /** Ends the current member (padding) and starts the next one (header), or the end of the archive. */
+  async #next(): Promise<void> {
+    const current = this.#entries[this.#index];
+    if (this.#file !== undefined && current !== undefined) {
+      // The file must not have grown while it was read: the header already holds its size.
+      const { size } = await this.#file.stat();
+      await this.close();
+      if (size !== current.size) throw this.#changed(current);
+      const padding = (TAR_BLOCK - (current.size % TAR_BLOCK)) % TAR_BLOCK;
+      if (padding > 0) {
+        this.#fixed = ZEROS.subarray(0, padding);
+        return;
+      }
+    }
+    const entry = this.#entries[++this.#index];
+    if (entry === undefined) {
+      if (this.#index === this.#entries.length) this.#fixed = ZEROS;
+      else this.done = true;
+      return;
+    }
+    this.#fixed = entryHeader(entry.name, entry.size, this.#mtime);
+    this.#file = await open(entry.file, 'r').catch((err: unknown) => {
+      throw this.#cannot(entry, err);
+    });
+    this.#left = entry.size;
+    this.#position = 0;
+  }
+
+  async #read(buffer: Buffer, at: number): Promise<number> {
+    const entry = this.#entries[this.#index]!;
+    const want = Math.min(this.#left, buffer.length - at);
+    const { bytesRead } = await this.#file!.read(buffer, at, want, this.#position).catch((err: unknown) => {
+      throw this.#cannot(entry, err);
+    });
+    if (bytesRead === 0) throw this.#changed(entry);
+    this.#left -= bytesRead;
+    this.#position += bytesRead;
+    return bytesRead;
+  }
+
+  #cannot(entry: TarballMemberFile, err: unknown): TarballError {
+    return new TarballError(`cannot pack ${entry.file} as ${entry.name} into ${this.#path}: ${messageOf(err)}`, { cause: err });
+  }
+
+  #changed(entry: TarballMemberFile): TarballError {
+    return new TarballError(
+      `cannot pack ${entry.file} as ${entry.name} into ${this.#path}: it changed size while being packed; nothing may write to it then`,
+    );
+  }
+}
+
+/**
+ * Compresses `source` into `out` as one gzip member, in blocks deflated at once (see the file comment), and
+ * writes the blocks in order. Returns the compressed size. Whatever happens, it returns only once no deflate
+ * job of this tarball is running and every member file is closed.
+ */
+async function writeGzip(out: FileHandle, source: TarSource, level: number, signal: AbortSignal | undefined): Promise<number> {
+  let bytes = await writeAll(out, [gzipHeader(level)], 0);
+  let crc = 0;
+  let length = 0;
+  let dictionary: Buffer | undefined;
+  /** Per block, in order: settles once the block is written. */
+  const pending: Promise<void>[] = [];
+  /** Deflate jobs of this tarball still running. */
+  const running = new Set<Promise<unknown>>();
+  let written: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  try {
+    while (!source.done) {
+      throwIfAborted(signal);
+      if (pending.length >= MAX_PENDING) await pending.shift();
+      const slot = await slots.acquire();
+      let deflated: Promise<Buffer[]>;
+      try {
+        const n = await source.fill(slot);
+        const input = slot.subarray(0, n);
+        crc = crc32(input, crc);
+        length += n;
+        deflated = deflateBlock(input, level, dictionary, source.done);
+        // The job copied the dictionary when it was made; keep the tail of this block for the next one.
+        dictionary = tailOf(input, dictionary);
+      } catch (err) {
+        slots.release(slot);
+        throw err;
+      }
+      const done = deflated.finally(() => {
+        slots.release(slot);
+        running.delete(done);
+      });
+      running.add(done);
+      done.catch(noop); // handled through `written`; a failure before it must not go unhandled
+      // Written strictly in order; a failed write fails every later block too.
+      written = written.then(() => done).then(async (chunks) => {
+        bytes = await writeAll(out, chunks, bytes);
+      });
+      written.catch(noop);
+      pending.push(written);
+    }
+    await written;
+  } catch (err) {
+    failure = err;
+  } finally {
+    // Return only once nothing of this tarball runs any more.
+    await Promise.allSettled([...running, ...pending]);
+    await source.close();
+  }
+  if (failure !== undefined) throw failure;
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length % 2 ** 32, 4);
+  return writeAll(out, [trailer], bytes);
+}
+
+/**
+ * Deflates one block as raw deflate: primed with `dictionary` (the 32 KiB before it) and ended with a sync
+ * flush so that the next block's output follows on, or — for the last block — ended as the final block.
+ */
+function deflateBlock(input: Buffer, level: number, dictionary: Buffer | undefined, last: boolean): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const deflate = zlib.createDeflateRaw({
+      level,
+      chunkSize: GZIP_CHUNK,
+      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      ...(dictionary === undefined ? {} : { dictionary }),
+    });
+    deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+    deflate.on('error', reject);
+    deflate.on('end', () => resolve(chunks));
+    deflate.end(input);
+  });
+}
+
+/** The last 32 KiB seen (this block's tail, topped up from the previous dictionary when the block is short). */
+function tailOf(input: Buffer, previous: Buffer | undefined): Buffer {
+  if (input.length >= WINDOW) return Buffer.from(input.subarray(input.length - WINDOW));
+  const joined = previous === undefined ? input : Buffer.concat([previous, input]);
+  return Buffer.from(joined.subarray(Math.max(0, joined.length - WINDOW)));
+}
+
+/** gzip's 10-byte header as zlib writes it: no name, no mtime, XFL by level, OS Unix. */
+function gzipHeader(level: number): Buffer {
+  const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]);
+}
+
+/**
+ * The compression slots of this process: {@link SLOTS} buffers of {@link GZIP_BLOCK} bytes, made when first
+ * needed and reused by every tarball. Taking one waits until one is free, in request order.
+ */
+class Slots {
+  readonly #free: Buffer[] = [];
+  readonly #waiting: ((slot: Buffer) => void)[] = [];
+  #made = 0;
+
+  acquire(): Promise<Buffer> {
+    const slot = this.#free.pop();
+    if (slot !== undefined) return Promise.resolve(slot);
+    if (this.#made < SLOTS) {
+      this.#made++;
+      return Promise.resolve(Buffer.allocUnsafeSlow(GZIP_BLOCK));
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(slot: Buffer): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(slot);
+    else this.#free.push(slot);
+  }
+}
+
+const slots = new Slots();
+
+async function writeAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<number> {
+  let pending = chunks;
+  let at = position;
+  while (pending.length > 0) {
+    const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
+    const { bytesWritten } = await handle.writev(pending, at);
+    at += bytesWritten;
+    if (bytesWritten >= total) break;
+    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
+    // A short write (rare on regular files): go on with what is left.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const chunk of pending) {
+      if (skip >= chunk.length) skip -= chunk.length;
+      else {
+        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+        skip = 0;
+      }
+    }
+    pending = rest;
+  }
+  return at;
+}
+
+/** zlib's CRC-32 (Node >= 20.15), else a table-driven one. */
+const crc32: (data: Buffer, value: number) => number =
+  typeof zlib.crc32 === 'function' ? (data, value) => zlib.crc32(data, value) : crc32Table;
+
+let table: Int32Array | undefined;
+
+function crc32Table(data: Buffer, value: number): number {
+  if (table === undefined) {
+    table = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c;
+    }
+  }
+  let crc = ~value;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError' });
+  }
 }
 
 function entryHeader(name: string, size: number, mtime: Date): Buffer {
   const path = `./${name}`;
-  const block = Buffer.alloc(BLOCK);
+  const block = Buffer.alloc(TAR_BLOCK);
   const needsPax = new Header({ path, mode: 0o644, uid: 0, gid: 0, size, mtime, type: 'File' }).encode(block);
   // A name over 100 bytes (or a member over 8 GiB) also goes into a pax extended header before the entry.
   return needsPax ? Buffer.concat([new Pax({ path, size }).encode(), block]) : block;

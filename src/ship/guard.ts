@@ -17,11 +17,15 @@ export function humanBytes(bytes: number): string {
 }
 
 const LARGEST_SHOWN = 3;
+/** Members every tarball has; naming them as "largest" would not tell the user what to split. */
+const FIXED_MEMBERS = new Set(['config.json', 'data_collection_status.csv', 'manifest.json']);
 
 /** Null when the tarball may be sent, else the one-line reason it may not. Pure. */
 export function uploadGuardProblem(tarballPath: string, info: ShipInfo, uploadLimit: number): string | null {
   if (info.bytes <= uploadLimit) return null;
-  const largest = [...info.members]
+  // The data members are what maxDataSize governs; the fixed ones only when there is nothing else.
+  const data = info.members.filter((m) => !FIXED_MEMBERS.has(m.name));
+  const largest = [...(data.length > 0 ? data : info.members)]
     .sort((a, b) => b.size - a.size)
     .slice(0, LARGEST_SHOWN)
     .map((m) => `${m.name} (${humanBytes(m.size)} uncompressed)`);

@@ -24,7 +24,7 @@ interface Run {
 }
 
 function cli(args: string[], cwd: string): Promise<Run> {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const name of Object.keys(env)) if (name.startsWith('ANALYTICS_')) delete env[name];
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -143,11 +143,10 @@ export const hang = register({ key: 'hang', version: '1.0' }, () => new Promise(
 `,
     });
     await writeFile(join(dir, 'analytics.config.json'), JSON.stringify({ output: './out', tmpDir: './tmp', collectorTimeoutMs: 100 }));
-    // The bound is the test's timeout: without the exit, the child would run for as long as its interval lives.
+    // The bound is the test's timeout: unless the CLI exits when done, the child lives as long as that interval.
     const run = await cli(['gather'], dir);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /hang \(.*\): timed out after 100 ms \(collectorTimeoutMs\)/);
-    assert.match(run.stderr, /exiting although work is still pending/);
   });
 });
 

@@ -52,7 +52,6 @@ describe('collector faults through the CLI', { concurrency: 3 }, () => {
 
   it(
     'a collector that never finishes and ignores its signal: after collectorTimeoutMs the run ends and the process exits 1',
-    { todo: 'waiting for fix: bin/analytics-collect (or src/cli/main.ts) must exit once main() resolves, not wait for an abandoned collector\'s timers' },
     async () => {
       const p = await project({ collectorTimeoutMs: 300 });
       await p.collector('a.mjs', jsonSource('alpha', { ok: true }));
@@ -69,7 +68,6 @@ describe('collector faults through the CLI', { concurrency: 3 }, () => {
 
   it(
     'SIGTERM while a collector ignores its signal: the process still exits 143 within seconds',
-    { todo: 'waiting for fix: bin/analytics-collect (or src/cli/main.ts) must exit once main() resolves, not wait for an abandoned collector\'s timers' },
     async () => {
       const p = await project();
       await p.collector('s.mjs', stubbornSource('stubborn'));

@@ -91,7 +91,6 @@ describe('disk full', { concurrency: 2 }, () => {
 
   it(
     'a collector that fills tmpDir with plain writes and fails does not make the collectors after it fail',
-    { todo: 'waiting for fix: src/collect/run.ts should remove a failed collection\'s outputDir at once' },
     async (t) => {
       const setup = await projectWithSmallFs(t, { tmpDir: './small/tmp' });
       if (!setup) return;
@@ -138,7 +137,6 @@ describe('disk full', { concurrency: 2 }, () => {
 
   it(
     'the report of a tarball that could not be written names the data it would have held',
-    { todo: 'waiting for fix: src/gather.ts sets report.members only after a successful write' },
     async (t) => {
       const setup = await projectWithSmallFs(t, { output: './small/out' });
       if (!setup) return;

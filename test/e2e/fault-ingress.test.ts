@@ -181,6 +181,17 @@ describe('ingress faults through the CLI', { concurrency: 4 }, () => {
     });
   }
 
+  it('a tarball over ship.uploadLimit is not sent: the message names its size, the limit and its largest members', BOUND, async () => {
+    const ing = await ingress();
+    const p = await project({ url: ing.url, uploadLimit: 64 });
+    const run = await ship(p);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(ing.requests.length, 0);
+    assert.match(run.stderr, /over ship\.uploadLimit 64 bytes/);
+    assert.match(run.stderr, /largest members: .*j\.json/);
+    await assertFailedCleanly(p, 1);
+  });
+
   it('connection refused (nothing listens on the port): retried, then exit 1', BOUND, async () => {
     const port = await closedPort();
     const p = await project({ url: `http://127.0.0.1:${port}/api/ingress/v1/upload` });

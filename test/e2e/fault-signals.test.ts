@@ -1,13 +1,16 @@
 /**
  * SIGINT and SIGTERM at each stage of a real `gather --ship` — while a collector runs, while a tarball is
- * written, while one is uploaded. The process must stop within seconds (the test timeout is the bound), exit
- * 130/143, remove its temporary files, leave no partial tarball under any name, keep in the state what was
- * accepted before the signal and nothing of what was interrupted, and release the lock.
+ * written, while one is uploaded, while an upload waits to be retried. The process must stop within seconds
+ * (the test timeout is the bound), exit 130/143, remove its temporary files, leave no partial tarball under any
+ * name, keep in the state what was accepted before the signal and nothing of what was interrupted, and release
+ * the lock.
  *
  * The signal is sent on a readiness event, never after a sleep: a collector's marker on stderr, the CLI's own
- * "shipped" log line, a `.partial` file appearing in the output directory, a request reaching the ingress.
+ * "shipped" and "retry" log lines, a `.partial` file appearing in the output directory, a request reaching the
+ * ingress.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -51,7 +54,7 @@ before(async () => {
   bigFile = join(bigDir, 'big.csv');
   const out = createWriteStream(bigFile);
   for (let i = 0; i < 64; i++) {
-    if (!out.write(`${randomBytes(512 * 1024).toString('hex')}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`${randomBytes(512 * 1024).toString('hex')}\n`)) await once(out, 'drain');
   }
   out.end();
   await finished(out);
@@ -133,6 +136,20 @@ describe('signals through the CLI', { concurrency: 2 }, () => {
       const state = await p.readState();
       assert.equal(state?.entries.ev, SLICE0_UNTIL, 'the accepted slice counts, the interrupted one does not');
       assert.equal(state?.lastGather, BEFORE);
+    });
+
+    it(`${signal} while waiting to retry an upload (Retry-After: 60): stops at once, the tarball goes to failed/`, BOUND, async () => {
+      const { p, ing } = await setup();
+      await p.configure({ ship: { url: ing.url, contentType: CONTENT_TYPE, retries: 2 } });
+      await p.collector('ev.mjs', slicedSource('ev', 1));
+      ing.misbehave({ status: 503, retryAfter: '60' });
+      const run = gather(p);
+      await run.waitForStderr(/retry 1 of 2 in 60\.0 s/);
+      run.child.kill(signal);
+      await assertStoppedCleanly(p, run, signal);
+      assert.equal(ing.requests.length, 1, 'no retry after the signal');
+      assert.equal((await readdir(join(p.output, 'failed'))).length, 1);
+      assert.deepEqual((await p.readState())?.entries.ev, BEFORE, 'nothing accepted: the key stays');
     });
   }
 });

@@ -46,7 +46,8 @@ async function writeAndKill(path: string, first: number, acks: number): Promise<
 
 describe('state file under SIGKILL', () => {
   it(`is always the old or the new state (${LANES * KILLS_PER_LANE} kills at random moments)`, { timeout: 60_000 }, async () => {
-    await Promise.all(
+    // allSettled: a failing lane must not leave the others writing while the directory is removed.
+    const lanes = await Promise.allSettled(
       Array.from({ length: LANES }, async (_, lane) => {
         const path = join(root, `lane${lane}`, 'state.json');
         const store = fileStateStore(path);
@@ -69,5 +70,6 @@ describe('state file under SIGKILL', () => {
         assert.ok(leftovers.length <= KILLS_PER_LANE);
       }),
     );
+    for (const lane of lanes) if (lane.status === 'rejected') throw lane.reason;
   });
 });
