@@ -89,6 +89,9 @@ export function classifyRequestError(err: unknown, what: string): ShipResult {
   if (code !== undefined && isTlsVerificationCode(code)) {
     return { status: 'failed', error: `${what} failed: TLS error ${code} (${message}); check ship.caFile and the server certificate` };
   }
+  if (code === 'EPROTO' || /alert (handshake failure|certificate required|bad certificate)/.test(message)) {
+    return { status: 'failed', error: `${what} failed: TLS error: the server refused the handshake (${message}); with auth "mtls" check ship.certFile and ship.keyFile` };
+  }
   if (code !== undefined && RETRYABLE_CODES.has(code)) {
     return { status: 'retryable', error: `${what} failed: ${code} (${message})` };
   }

@@ -59,7 +59,7 @@ export interface RecordedRequest {
 }
 
 export interface IngressOptions {
-  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
+  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
   auth?: IngressAuth;
   /** Largest accepted file part, bytes (default 100 MiB, as the real one). */
   maxBytes?: number;
@@ -232,6 +232,7 @@ export async function startIngress(options: IngressOptions = {}): Promise<TestIn
           cert: options.tls.cert,
           ...(options.tls.ca ? { ca: options.tls.ca } : {}),
           ...(options.tls.requestCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+          ...(options.tls.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
         },
         handler,
       )
