@@ -98,17 +98,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [format(header), ...rows.map(format)].join('\n');
 }
 
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../format.js';
 
 /** 950 → "950 ms", 4_250 → "4.3s", 61_500 → "1m 2s". */
 export function formatDuration(ms: number): string {

@@ -1,18 +1,21 @@
 /**
  * CsvFileSplitter (contract §2): CSV into one or more files, none larger than a byte limit, each starting with
- * the header line. Rows come in through `write()` (formatted by csv-stringify) or as ready CSV text through
- * `writable()` (a database's `COPY ... TO STDOUT WITH CSV HEADER`, say).
+ * the header line. Rows come in through `write()` or as ready CSV text through `writable()` (a database's
+ * `COPY ... TO STDOUT WITH CSV HEADER`, say).
  *
- * Both paths end in the same router, which sees CSV text only as bytes: it looks for record ends (an LF outside
- * double quotes) with `indexOf` where it can and a byte loop where quotes are dense, and hands whole chunks
- * (subarrays, never copies) to the files. Nothing is ever parsed into fields.
+ * Both paths end in the same router (csv-scan.ts), which sees CSV text only as bytes and hands whole records
+ * to the files (split-files.ts). Rows are formatted one by one as they come, by a formatter that writes exactly
+ * what csv-stringify writes with our options for the common value types (strings, numbers, bigints, booleans,
+ * dates, null/undefined) and asks csv-stringify itself for any other row; the text goes into reused buffers.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
 import { messageOf } from '../errors.js';
+import { RecordRouter } from './csv-scan.js';
+import { SplitFiles } from './split-files.js';
+
+export { splitFilePath } from './split-files.js';
 
 /** Options of {@link CsvFileSplitter}. */
 export interface CsvFileSplitterOptions {
@@ -30,19 +33,12 @@ export interface CsvFileSplitterOptions {
   columns?: readonly string[];
 }
 
-/** Bytes queued for a file before they are written out in one `writev`. */
+/** Bytes queued for the files before they are written out in one `writev` per file. */
 const FLUSH_BYTES = 1024 * 1024;
-/** Rows are formatted in batches of about this many bytes (the batch length adapts to the row size). */
-const ROW_BATCH_BYTES = 256 * 1024;
+/** Rows are encoded into buffers of this size, reused once the files have written them. */
+const ROW_CHUNK = 64 * 1024;
 /** Buffer of `writable()`: enough for a few socket reads of a COPY stream. */
 const WRITABLE_HIGH_WATER_MARK = 512 * 1024;
-/** A first record longer than this is no CSV header line; stop before holding the whole input in memory. */
-const MAX_HEADER_BYTES = 1024 * 1024;
-
-const QUOTE = 0x22;
-const LF = 0x0a;
-const LF_BYTES = Buffer.from('\n');
-const CRLF_BYTES = Buffer.from('\r\n');
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
@@ -81,9 +77,13 @@ export class CsvFileSplitter {
   #router: RecordRouter | undefined;
   #use: 'none' | 'rows' | 'writable' = 'none';
   #columns: string[] | undefined;
-  #stringifyOptions: StringifyOptions | undefined;
-  #rows: unknown[] = [];
-  #batchRows = 64;
+  #format: RowFormat | undefined;
+  /** Text of the rows not yet handed to the router: `#chunk[0, #at)`. */
+  #chunk: Buffer | undefined;
+  #at = 0;
+  /** Chunks handed to the router since the last flush; chunks free to take again. */
+  #handed: Buffer[] = [];
+  #spare: Buffer[] = [];
   #stream: Writable | undefined;
   #closing: Promise<string[]> | undefined;
 
@@ -104,15 +104,23 @@ export class CsvFileSplitter {
 
   /**
    * Adds one row: an array with one value per column, or an object whose `columns` keys are written (other
-   * keys are ignored). Resolves once the splitter can take more; a row of the wrong shape rejects at once and
-   * is not written. Rows are formatted in small batches, so a value csv-stringify cannot format rejects the
-   * `write()` or `close()` that formats it.
+   * keys are ignored). Resolves once the splitter can take more. A row of the wrong shape rejects at once and
+   * is not written; a value that cannot be written as CSV rejects and fails the splitter.
    */
   write(row: readonly unknown[] | object): Promise<void> {
     const problem = this.#rowProblem(row);
     if (problem !== undefined) return Promise.reject(problem);
-    this.#rows.push(row);
-    return this.#rows.length < this.#batchRows ? RESOLVED : this.#flushRows();
+    let line: string;
+    try {
+      line = this.#format!.line(row);
+    } catch (err) {
+      const error = new Error(`CsvFileSplitter(${this.path}): a row cannot be written as CSV: ${messageOf(err)}`, {
+        cause: err,
+      });
+      return this.#files.abort(error).then(() => Promise.reject(error));
+    }
+    this.#append(line);
+    return this.#files.queuedBytes < FLUSH_BYTES ? RESOLVED : this.#flushRows();
   }
 
   /**
@@ -179,8 +187,8 @@ export class CsvFileSplitter {
       await finished(stream).catch((err: unknown) => {
         throw this.#files.failure ?? err;
       });
-    } else if (this.#use === 'rows') {
-      if (this.#rows.length > 0) await this.#flushRows();
+    } else if (this.#use === 'rows' && this.#files.failure === undefined) {
+      this.#handChunk();
       this.#router?.end();
       await this.#files.flush();
     }
@@ -219,405 +227,162 @@ export class CsvFileSplitter {
     } else if (typeof row !== 'object' || row === null) {
       return new TypeError(`CsvFileSplitter(${this.path}): a row must be an array or an object, got ${row === null ? 'null' : typeof row}`);
     }
-    if (this.#router === undefined) {
+    if (this.#format === undefined) {
       const names = columns ?? Object.keys(row);
       if (names.length === 0) {
         return new TypeError(`CsvFileSplitter(${this.path}): the first row has no keys to use as columns; pass \`columns\``);
       }
-      this.#startRows(names);
+      this.#columns = names;
+      this.#format = new RowFormat(names);
+      this.#router = new RecordRouter(this.#files, this.maxFileSize, this.#format.header);
     }
     return undefined;
   }
 
-  #startRows(columns: string[]): void {
+  /** Encodes a row's text into the current chunk; a full chunk goes to the router. */
+  #append(line: string): void {
+    let chunk = this.#chunk;
+    const room = chunk === undefined ? 0 : chunk.length - this.#at;
+    // At most 3 UTF-8 bytes per UTF-16 unit: measure only when that bound does not settle it.
+    if (line.length * 3 > room && Buffer.byteLength(line) > room) {
+      this.#handChunk();
+      if (line.length * 3 > ROW_CHUNK && Buffer.byteLength(line) > ROW_CHUNK) {
+        this.#router!.push(Buffer.from(line)); // a row larger than a chunk goes on its own
+        return;
+      }
+      chunk = this.#spare.pop() ?? Buffer.allocUnsafeSlow(ROW_CHUNK);
+      this.#chunk = chunk;
+    }
+    this.#at += chunk!.write(line, this.#at);
+  }
+
+  #handChunk(): void {
+    const chunk = this.#chunk;
+    if (chunk === undefined || this.#at === 0) return;
+    this.#router!.push(chunk.subarray(0, this.#at));
+    this.#handed.push(chunk);
+    this.#chunk = undefined;
+    this.#at = 0;
+  }
+
+  /** Writes out what is queued; the chunks it came from are free again once written. */
+  #flushRows(): Promise<void> {
+    const handed = this.#handed;
+    this.#handed = [];
+    // Rows end in LF, so the router holds nothing back; if it ever did, those chunks are left to the GC.
+    const reusable = this.#router!.heldBytes === 0;
+    return this.#files.flush().then(() => {
+      if (reusable) this.#spare.push(...handed);
+    });
+  }
+}
+
+/**
+ * Formats rows exactly as csv-stringify does with {@link RowFormat.options}: strings as they are, quoted when
+ * they hold `"`, `,`, CR or LF (quotes doubled); numbers and bigints in decimal; booleans `true`/`false`; dates
+ * by `toISOString()`; null and undefined as an empty field. A row holding any other value (an object, a
+ * symbol, a date that cannot be printed) is given to csv-stringify itself, so the output — or the error — is
+ * always csv-stringify's. A test checks the two agree on random rows.
+ */
+class RowFormat {
+  /** The header line. */
+  readonly header: Buffer;
+  /** csv-stringify options for one row, header not included. */
+  readonly options: StringifyOptions;
+  readonly #columns: string[];
+
+  constructor(columns: string[]) {
     this.#columns = columns;
-    this.#stringifyOptions = {
+    this.options = {
       header: false,
       eof: true,
       record_delimiter: '\n',
       quote_record_delimiter: true, // also quote a field holding a lone CR, as RFC 4180 readers expect
+      // A key given as a path of one name: a dot in a column name is part of the name.
       columns: columns.map((name) => ({ key: [name], header: name })),
       cast: { boolean: (value) => (value ? 'true' : 'false'), date: (value) => value.toISOString() },
     };
-    const header = Buffer.from(stringify([columns], this.#stringifyOptions));
-    this.#router = new RecordRouter(this.#files, this.maxFileSize, header);
+    this.header = Buffer.from(stringify([columns], this.options));
   }
 
-  #flushRows(): Promise<void> {
-    const rows = this.#rows;
-    this.#rows = [];
-    let text: Buffer;
-    try {
-      text = Buffer.from(stringify(rows, this.#stringifyOptions));
-    } catch (err) {
-      const error = new Error(`CsvFileSplitter(${this.path}): a row cannot be written as CSV: ${messageOf(err)}`, {
-        cause: err,
-      });
-      return this.#files.abort(error).then(() => Promise.reject(error));
+  /** The row's record, LF included. Throws what csv-stringify throws for a value it cannot write. */
+  line(row: readonly unknown[] | object): string {
+    const columns = this.#columns;
+    const values = Array.isArray(row) ? (row as readonly unknown[]) : undefined;
+    let line = '';
+    for (let i = 0; i < columns.length; i++) {
+      const text = fieldText(values === undefined ? (row as Record<string, unknown>)[columns[i]!] : values[i]);
+      if (text === undefined) return stringify([row], this.options);
+      line = i === 0 ? text : `${line},${text}`;
     }
-    // Aim for batches of ROW_BATCH_BYTES: few large csv-stringify calls, little memory.
-    const perRow = Math.max(1, text.length / rows.length);
-    this.#batchRows = Math.min(4096, Math.max(1, Math.floor(ROW_BATCH_BYTES / perRow)));
-    this.#router?.push(text);
-    return this.#files.queuedBytes < FLUSH_BYTES ? RESOLVED : this.#files.flush();
+    return `${line}\n`;
   }
 }
 
-/** `dir/jobs.csv` for index 0, then `dir/jobs_1.csv`, `dir/jobs_2.csv`, … (`dir/jobs_1` without extension). */
-export function splitFilePath(path: string, index: number): string {
-  if (index === 0) return path;
-  const ext = extname(path);
-  const stem = basename(path, ext);
-  return join(dirname(path), `${stem}_${index}${ext}`);
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** A field's text, or undefined when csv-stringify must decide. */
+function fieldText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return quoteIfNeeded(value);
+    case 'number':
+      // Same text for a finite number (the spec's Number::toString), but String() goes through V8's
+      // number-string cache, which keeps each result alive long enough to be promoted to the old generation:
+      // a table of numbers would grow the heap until a full GC. JSON.stringify does not cache.
+      return Number.isFinite(value) ? JSON.stringify(value) : `${value}`;
+    case 'bigint':
+      return `${value}`;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return '';
+    case 'object': {
+      if (value === null) return '';
+      if (!(value instanceof Date) || Number.isNaN(value.getTime())) return undefined;
+      if (value.toISOString === nativeToISOString) return isoDate(value);
+      const iso: unknown = value.toISOString();
+      return typeof iso === 'string' ? quoteIfNeeded(iso) : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
+
+const nativeToISOString = Date.prototype.toISOString;
+const MS_PER_DAY = 86_400_000;
+/** Dates from 0000-01-01 to 9999-12-31: toISOString() writes them with a 4-digit year. */
+const FIRST_ISO_MS = -62_167_219_200_000;
+const END_ISO_MS = 253_402_300_800_000;
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let isoDay = Number.NaN;
+let isoDayPrefix = '';
 
 /**
- * Finds record ends in CSV bytes. A record ends at an LF outside double quotes. RFC 4180 escapes a quote inside
- * a quoted field by doubling it, so flipping the state on every quote byte gives the right state at every LF
- * (the two quotes of `""` cancel out), and the state carries over chunk boundaries in one boolean.
+ * `date.toISOString()`, four times faster for the rows of a table: the `YYYY-MM-DDT` part is computed by
+ * toISOString() once per day and kept, the time of day by arithmetic. Same output for every date.
  */
-class QuoteScanner {
-  /** True while inside a quoted field at the end of what was scanned. */
-  inQuotes = false;
-
-  /** Index just past the first record end in `buf[from, to)`, or -1; the state moves to that point (or `to`). */
-  first(buf: Buffer, from: number, to: number): number {
-    let inQuotes = this.inQuotes;
-    let i = from;
-    if (!inQuotes) {
-      const lf = buf.indexOf(LF, from);
-      const quote = buf.indexOf(QUOTE, from);
-      if (quote === -1 || quote >= to || (lf !== -1 && lf < quote)) return lf !== -1 && lf < to ? lf + 1 : -1;
-      i = quote;
-    }
-    for (; i < to; i++) {
-      const byte = buf[i];
-      if (byte === QUOTE) inQuotes = !inQuotes;
-      else if (byte === LF && !inQuotes) {
-        this.inQuotes = false;
-        return i + 1;
-      }
-    }
-    this.inQuotes = inQuotes;
-    return -1;
+function isoDate(date: Date): string {
+  const ms = date.getTime();
+  const day = Math.floor(ms / MS_PER_DAY);
+  if (day !== isoDay) {
+    if (ms < FIRST_ISO_MS || ms >= END_ISO_MS) return nativeToISOString.call(date); // a 6-digit year
+    isoDay = day;
+    isoDayPrefix = nativeToISOString.call(date).slice(0, 11);
   }
-
-  /** Index just past the last record end in `buf[from, to)`, or -1; the state moves to `to`. */
-  last(buf: Buffer, from: number, to: number): number {
-    if (from >= to) return -1;
-    let inQuotes = this.inQuotes;
-    const quote = buf.indexOf(QUOTE, from);
-    if (quote === -1 || quote >= to) {
-      // No quote: the common case for numeric tables, two memchr calls per chunk.
-      if (inQuotes) return -1;
-      const lf = buf.lastIndexOf(LF, to - 1);
-      return lf >= from ? lf + 1 : -1;
-    }
-    let last = -1;
-    if (!inQuotes && quote > from) {
-      const lf = buf.lastIndexOf(LF, quote - 1);
-      if (lf >= from) last = lf + 1;
-    }
-    // Quotes present: a plain byte loop beats one indexOf call per quote when fields are quoted.
-    for (let i = quote; i < to; i++) {
-      const byte = buf[i];
-      if (byte === QUOTE) inQuotes = !inQuotes;
-      else if (byte === LF && !inQuotes) last = i + 1;
-    }
-    this.inQuotes = inQuotes;
-    return last;
-  }
+  let rest = ms - day * MS_PER_DAY;
+  const millis = rest % 1000;
+  rest = (rest - millis) / 1000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  return `${isoDayPrefix}${TWO_DIGITS[hours]!}:${TWO_DIGITS[minutes]!}:${TWO_DIGITS[seconds]!}.${THREE_DIGITS[millis]!}Z`;
 }
 
-/**
- * Routes CSV bytes to numbered files: whole records only, each file below the limit unless its only record is
- * larger. The first record of a file goes there whatever its size, so it streams straight through; later
- * bytes are held until their record ends and it is known whether it fits.
- */
-class RecordRouter {
-  readonly #scanner = new QuoteScanner();
-  readonly #files: SplitFiles;
-  readonly #maxFileSize: number;
-  #header: Buffer | undefined;
-  #eol = LF_BYTES;
-  #headerParts: Buffer[] = [];
-  #headerBytes = 0;
-  /** Bytes of the record in progress, not yet given to a file. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
-  #fileStarted = false;
-  #fileHasRecord = false;
-  /** Bytes given to the current file, header included. */
-  #fileBytes = 0;
-
-  /** Without `header`, the first record of the input is the header. */
-  constructor(files: SplitFiles, maxFileSize: number, header?: Buffer) {
-    this.#files = files;
-    this.#maxFileSize = maxFileSize;
-    if (header !== undefined) this.#setHeader(header);
-  }
-
-  push(chunk: Buffer): void {
-    const n = chunk.length;
-    let s = 0;
-    if (this.#header === undefined) {
-      s = this.#takeHeader(chunk);
-      if (s === -1) return;
-    }
-    const scanner = this.#scanner;
-    while (s < n) {
-      if (!this.#fileHasRecord) {
-        this.#startFile();
-        const end = scanner.first(chunk, s, n);
-        this.#give(chunk.subarray(s, end === -1 ? n : end));
-        if (end === -1) return;
-        this.#fileHasRecord = true;
-        s = end;
-        continue;
-      }
-      const room = this.#maxFileSize - this.#fileBytes - this.#heldBytes;
-      if (n - s <= room) {
-        const end = scanner.last(chunk, s, n);
-        if (end !== -1) {
-          this.#giveHeld();
-          this.#give(chunk.subarray(s, end));
-          s = end;
-        }
-        if (s < n) this.#hold(chunk.subarray(s));
-        return;
-      }
-      // Not all of it fits: take the records that do, then the next record opens a new file.
-      const before = scanner.inQuotes;
-      const end = room > 0 ? scanner.last(chunk, s, s + room) : -1;
-      if (end === -1) {
-        scanner.inQuotes = before;
-      } else {
-        scanner.inQuotes = false; // a record end is outside quotes
-        this.#giveHeld();
-        this.#give(chunk.subarray(s, end));
-        s = end;
-      }
-      this.#endFile();
-      if (this.#heldBytes > 0) {
-        this.#startFile();
-        this.#giveHeld();
-      }
-    }
-  }
-
-  /** Ends the input: a last record without a line end gets one; the last file is ended. */
-  end(): void {
-    if (this.#header === undefined) return; // no complete header line: no record either
-    if (this.#heldBytes > 0 || (this.#fileStarted && !this.#fileHasRecord)) {
-      this.push(this.#eol);
-      // Still open only when a quoted field was never closed; the record ends here all the same.
-      if (this.#heldBytes > 0) {
-        if (this.#fileBytes + this.#heldBytes > this.#maxFileSize) {
-          this.#endFile();
-          this.#startFile();
-        }
-        this.#giveHeld();
-      }
-    }
-    this.#endFile();
-  }
-
-  #takeHeader(chunk: Buffer): number {
-    const end = this.#scanner.first(chunk, 0, chunk.length);
-    this.#headerParts.push(end === -1 ? chunk : chunk.subarray(0, end));
-    this.#headerBytes += end === -1 ? chunk.length : end;
-    if (this.#headerBytes > MAX_HEADER_BYTES) {
-      throw new Error(
-        `CsvFileSplitter(${this.#files.basePath}): no header line in the first ${MAX_HEADER_BYTES} bytes; ` +
-          'writable() expects CSV text whose first record is the header',
-      );
-    }
-    if (end === -1) return -1;
-    this.#setHeader(Buffer.concat(this.#headerParts, this.#headerBytes));
-    this.#headerParts = [];
-    return end;
-  }
-
-  #setHeader(header: Buffer): void {
-    this.#header = header;
-    const n = header.length;
-    this.#eol = n >= 2 && header[n - 2] === 0x0d && header[n - 1] === LF ? CRLF_BYTES : LF_BYTES;
-  }
-
-  #startFile(): void {
-    if (this.#fileStarted || this.#header === undefined) return;
-    this.#files.start(this.#header);
-    this.#fileStarted = true;
-    this.#fileBytes = this.#header.length;
-  }
-
-  #endFile(): void {
-    if (this.#fileStarted) this.#files.end();
-    this.#fileStarted = false;
-    this.#fileHasRecord = false;
-    this.#fileBytes = 0;
-  }
-
-  #give(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.#files.append(bytes);
-    this.#fileBytes += bytes.length;
-  }
-
-  #hold(bytes: Buffer): void {
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
-  }
-
-  #giveHeld(): void {
-    for (const bytes of this.#held) this.#give(bytes);
-    this.#held = [];
-    this.#heldBytes = 0;
-  }
-}
-
-interface Segment {
-  path: string;
-  chunks: Buffer[];
-  /** The file is complete after these chunks: close it. */
-  ended: boolean;
-}
-
-/**
- * The numbered files on disk. The router queues bytes synchronously; `flush()` writes them in order (one
- * `writev` per file per flush), opening each file on its first bytes and closing it when it ends. Flushes
- * run one after another. After a failure every file written is removed and every later call rejects.
- */
-class SplitFiles {
-  readonly basePath: string;
-  /** Set once something failed; every later flush rejects with it. */
-  failure: Error | undefined;
-  #written: string[] = [];
-  #segments: Segment[] = [];
-  #queued = 0;
-  #count = 0;
-  #handle: FileHandle | undefined;
-  #handlePath: string | undefined;
-  #tail: Promise<void> = RESOLVED;
-
-  constructor(basePath: string) {
-    this.basePath = basePath;
-  }
-
-  get queuedBytes(): number {
-    return this.#queued;
-  }
-
-  /** Begins the next file with `header`. */
-  start(header: Buffer): void {
-    this.#segments.push({ path: splitFilePath(this.basePath, this.#count++), chunks: [header], ended: false });
-    this.#queued += header.length;
-  }
-
-  append(bytes: Buffer): void {
-    this.#segments[this.#segments.length - 1]?.chunks.push(bytes);
-    this.#queued += bytes.length;
-  }
-
-  /** Ends the current file. */
-  end(): void {
-    const last = this.#segments[this.#segments.length - 1];
-    if (last !== undefined) last.ended = true;
-  }
-
-  /** Writes everything queued so far. */
-  flush(): Promise<void> {
-    const segments = this.#segments;
-    const last = segments[segments.length - 1];
-    // The file being filled goes on in a fresh segment, so appends during the write land after it.
-    this.#segments = last !== undefined && !last.ended ? [{ path: last.path, chunks: [], ended: false }] : [];
-    this.#queued = 0;
-    const run = this.#tail.then(() => this.#write(segments));
-    this.#tail = run.then(noop, noop);
-    return run;
-  }
-
-  /** Fails the splitter with `reason` (unless it failed already) and removes what it wrote. Never rejects. */
-  abort(reason: Error): Promise<void> {
-    this.failure ??= reason;
-    this.#segments = [];
-    this.#queued = 0;
-    this.#tail = this.#tail.then(() => this.#removeAll());
-    return this.#tail;
-  }
-
-  /** The files written, once everything is flushed; rejects if the splitter failed. */
-  result(): string[] {
-    if (this.failure !== undefined) throw this.failure;
-    return [...this.#written];
-  }
-
-  async #write(segments: Segment[]): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    let path = this.basePath;
-    try {
-      for (const segment of segments) {
-        path = segment.path;
-        if (this.#handlePath !== path) {
-          this.#handle = await open(path, 'wx', 0o600);
-          this.#handlePath = path;
-          this.#written.push(path);
-        }
-        const handle = this.#handle;
-        if (handle === undefined) throw new Error('internal: no open file');
-        if (segment.chunks.length > 0) await writeAll(handle, segment.chunks);
-        if (segment.ended) {
-          this.#handle = undefined;
-          this.#handlePath = undefined;
-          await handle.close();
-        }
-      }
-    } catch (err) {
-      this.failure ??= fileError(path, err);
-      await this.#removeAll();
-      throw this.failure;
-    }
-  }
-
-  async #removeAll(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = undefined;
-    this.#handlePath = undefined;
-    await handle?.close().catch(noop);
-    const written = this.#written;
-    this.#written = [];
-    await Promise.all(written.map((path) => unlink(path).catch(noop)));
-  }
-}
-
-async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
-  let pending = chunks;
-  for (;;) {
-    const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
-    const { bytesWritten } = await handle.writev(pending);
-    if (bytesWritten >= total) return;
-    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
-    // A short write (rare on regular files): go on with what is left.
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-        skip = 0;
-      }
-    }
-    pending = rest;
-  }
-}
-
-function fileError(path: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const message =
-    code === 'EEXIST'
-      ? `CsvFileSplitter: ${path} already exists and is never overwritten; write into a fresh directory (ctx.outputDir) or choose another path`
-      : `CsvFileSplitter: cannot write ${path}: ${messageOf(err)}`;
-  return Object.assign(new Error(message, { cause: err }), code === undefined ? {} : { code });
+function quoteIfNeeded(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function asError(err: unknown): Error {
@@ -627,5 +392,3 @@ function asError(err: unknown): Error {
 function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
-
-function noop(): void {}

@@ -2,19 +2,8 @@
  * The upload guard (contract §5): a tarball whose compressed size exceeds `ship.uploadLimit` is not sent — the
  * ingress would answer 413 after we pushed every byte. The message says what made it big.
  */
+import { formatBytes } from '../format.js';
 import type { ShipInfo, Shipper } from '../types.js';
-
-/** `1536` → `1.5 KiB`; exact bytes are given next to it where it matters. */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 const LARGEST_SHOWN = 3;
 /** Members every tarball has; naming them as "largest" would not tell the user what to split. */
@@ -28,11 +17,11 @@ export function uploadGuardProblem(tarballPath: string, info: ShipInfo, uploadLi
   const largest = [...(data.length > 0 ? data : info.members)]
     .sort((a, b) => b.size - a.size)
     .slice(0, LARGEST_SHOWN)
-    .map((m) => `${m.name} (${humanBytes(m.size)} uncompressed)`);
+    .map((m) => `${m.name} (${formatBytes(m.size)} uncompressed)`);
   const members = largest.length > 0 ? `; largest members: ${largest.join(', ')}` : '';
   return (
-    `${tarballPath} is ${info.bytes} bytes (${humanBytes(info.bytes)}) compressed, over ship.uploadLimit ` +
-    `${uploadLimit} bytes (${humanBytes(uploadLimit)}), so it was not sent${members}; ` +
+    `${tarballPath} is ${info.bytes} bytes (${formatBytes(info.bytes)}) compressed, over ship.uploadLimit ` +
+    `${uploadLimit} bytes (${formatBytes(uploadLimit)}), so it was not sent${members}; ` +
     'lower maxDataSize (or have the collector split its output) so tarballs stay under the limit'
   );
 }

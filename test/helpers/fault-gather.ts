@@ -60,20 +60,9 @@ export function loaded(meta: CollectorMeta, fn: CollectorFunction, exportName = 
 export const configCollector = (): LoadedCollector =>
   loaded({ key: 'config', version: '1.0', config: true }, () => ({ product: 'fault-test' }));
 
-/** A state store in memory that counts its writes. */
-export function memoryStore(initial?: State): StateStore & { current: State; writes: number } {
-  const store = {
-    current: initial ?? { version: 1 as const, lastGather: null, entries: {} },
-    writes: 0,
-    read: async () => structuredClone(store.current),
-    write: async (state: State) => {
-      store.current = structuredClone(state);
-      store.writes++;
-    },
-    describe: () => 'memory',
-  };
-  return store;
-}
+import { memoryStore } from './gather.js';
+
+export { memoryStore };
 
 export interface RunResult {
   report: GatherReport;

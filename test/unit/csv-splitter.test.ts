@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { stringify } from 'csv-stringify/sync';
 import { CsvFileSplitter, splitFilePath } from '../../src/collect/csv-splitter.js';
 
 const root = mkdtempSync(join(tmpdir(), 'csv-splitter-test-'));
@@ -96,6 +97,70 @@ describe('CsvFileSplitter rows', () => {
         assert.deepEqual(parseCsv(Buffer.concat(bodies).toString('utf8')), rows);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('writes exactly what csv-stringify writes with our options, for random rows of any values (property)', async () => {
+    // The options the contract names: RFC 4180 quoting, LF, booleans as true/false, dates as ISO 8601.
+    const options = (columns: string[]) => ({
+      header: false,
+      eof: true,
+      record_delimiter: '\n',
+      quote_record_delimiter: true,
+      columns: columns.map((name) => ({ key: [name], header: name })),
+      cast: { boolean: (v: boolean) => (v ? 'true' : 'false'), date: (v: Date) => v.toISOString() },
+    });
+    const text = fc.string({ unit: fc.constantFrom('a', '1', ' ', ',', '"', '\n', '\r', '-', '=', '\t', 'é', '😀', '\u2028'), maxLength: 6 });
+    const value = fc.oneof(
+      text,
+      fc.string({ unit: 'binary', maxLength: 4 }),
+      fc.integer(),
+      fc.double(),
+      fc.bigInt(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.date({ noInvalidDate: false }),
+      fc.date({ min: new Date('-000002-01-01T00:00:00Z'), max: new Date('+010001-01-01T00:00:00Z') }),
+      // Around midnight and the ends of 4-digit years, where toISOString() changes its form.
+      fc.constantFrom('2026-01-01T00:00:00Z', '0000-01-01T00:00:00Z', '+010000-01-01T00:00:00Z').chain((at) =>
+        fc.integer({ min: -2, max: 2 }).map((ms) => new Date(Date.parse(at) + ms)),
+      ),
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.constant(Symbol('s')),
+    );
+    const names = fc.uniqueArray(fc.constantFrom('id', 'a.b', 'x y', 'q"', 'c,d', 'constructor', 'e'), { minLength: 1, maxLength: 4 });
+    const rowsOf = (columns: string[]) =>
+      fc.array(
+        fc.oneof(
+          fc.array(value, { minLength: columns.length, maxLength: columns.length }),
+          fc.dictionary(fc.constantFrom(...columns), value),
+        ),
+        { maxLength: 12 },
+      );
+    await fc.assert(
+      fc.asyncProperty(names.chain((columns) => fc.tuple(fc.constant(columns), rowsOf(columns))), async ([columns, rows]) => {
+        const dir = freshDir();
+        const out = new CsvFileSplitter({ path: join(dir, 'eq.csv'), maxFileSize: 1024 * 1024, columns });
+        let expected = stringify([columns], options(columns));
+        for (const row of rows) {
+          let record: string;
+          try {
+            record = stringify([row], options(columns));
+          } catch (err) {
+            // csv-stringify refuses the row: so does the splitter, with csv-stringify's reason.
+            await assert.rejects(out.write(row), (e: Error) => e.message.endsWith(`cannot be written as CSV: ${(err as Error).message}`));
+            await assert.rejects(out.close());
+            assert.deepEqual(readdirSync(dir), []);
+            return;
+          }
+          await out.write(row);
+          expected += record;
+        }
+        const files = await out.close();
+        assert.equal(files.length > 0 ? readFileSync(files[0]!, 'utf8') : stringify([columns], options(columns)), expected);
+      }),
+      { numRuns: 300 },
     );
   });
 

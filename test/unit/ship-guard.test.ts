@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { humanBytes, uploadGuardProblem, withUploadGuard } from '../../src/ship/guard.js';
+import { formatBytes } from '../../src/format.js';
+import { uploadGuardProblem, withUploadGuard } from '../../src/ship/guard.js';
 import type { ShipInfo, Shipper } from '../../src/types.js';
 
 const info = (bytes: number): ShipInfo => ({
@@ -42,8 +43,8 @@ describe('upload guard', () => {
   });
 
   it('formats sizes', () => {
-    assert.equal(humanBytes(512), '512 B');
-    assert.equal(humanBytes(1536), '1.5 KiB');
-    assert.equal(humanBytes(104857600), '100.0 MiB');
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KiB');
+    assert.equal(formatBytes(104857600), '100.0 MiB');
   });
 });

@@ -1,0 +1,164 @@
+/**
+ * The numbered files of a {@link CsvFileSplitter}: `jobs.csv`, `jobs_1.csv`, … Bytes are queued synchronously
+ * (subarrays of the caller's buffers, never copies) and written out by `flush()` in one `writev` per file.
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { messageOf } from '../errors.js';
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** `dir/jobs.csv` for index 0, then `dir/jobs_1.csv`, `dir/jobs_2.csv`, … (`dir/jobs_1` without extension). */
+export function splitFilePath(path: string, index: number): string {
+  if (index === 0) return path;
+  const ext = extname(path);
+  const stem = basename(path, ext);
+  return join(dirname(path), `${stem}_${index}${ext}`);
+}
+
+
+interface Segment {
+  path: string;
+  chunks: Buffer[];
+  /** The file is complete after these chunks: close it. */
+  ended: boolean;
+}
+
+/**
+ * The numbered files on disk. The router queues bytes synchronously; `flush()` writes them in order (one
+ * `writev` per file per flush), opening each file on its first bytes and closing it when it ends. Flushes
+ * run one after another. After a failure every file written is removed and every later call rejects.
+ */
+export class SplitFiles {
+  readonly basePath: string;
+  /** Set once something failed; every later flush rejects with it. */
+  failure: Error | undefined;
+  #written: string[] = [];
+  #segments: Segment[] = [];
+  #queued = 0;
+  #count = 0;
+  #handle: FileHandle | undefined;
+  #handlePath: string | undefined;
+  #tail: Promise<void> = RESOLVED;
+
+  constructor(basePath: string) {
+    this.basePath = basePath;
+  }
+
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /** Begins the next file with `header`. */
+  start(header: Buffer): void {
+    this.#segments.push({ path: splitFilePath(this.basePath, this.#count++), chunks: [header], ended: false });
+    this.#queued += header.length;
+  }
+
+  append(bytes: Buffer): void {
+    this.#segments[this.#segments.length - 1]?.chunks.push(bytes);
+    this.#queued += bytes.length;
+  }
+
+  /** Ends the current file. */
+  end(): void {
+    const last = this.#segments[this.#segments.length - 1];
+    if (last !== undefined) last.ended = true;
+  }
+
+  /** Writes everything queued so far. */
+  flush(): Promise<void> {
+    const segments = this.#segments;
+    const last = segments[segments.length - 1];
+    // The file being filled goes on in a fresh segment, so appends during the write land after it.
+    this.#segments = last !== undefined && !last.ended ? [{ path: last.path, chunks: [], ended: false }] : [];
+    this.#queued = 0;
+    const run = this.#tail.then(() => this.#write(segments));
+    this.#tail = run.then(noop, noop);
+    return run;
+  }
+
+  /** Fails the splitter with `reason` (unless it failed already) and removes what it wrote. Never rejects. */
+  abort(reason: Error): Promise<void> {
+    this.failure ??= reason;
+    this.#segments = [];
+    this.#queued = 0;
+    this.#tail = this.#tail.then(() => this.#removeAll());
+    return this.#tail;
+  }
+
+  /** The files written, once everything is flushed; rejects if the splitter failed. */
+  result(): string[] {
+    if (this.failure !== undefined) throw this.failure;
+    return [...this.#written];
+  }
+
+  async #write(segments: Segment[]): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    let path = this.basePath;
+    try {
+      for (const segment of segments) {
+        path = segment.path;
+        if (this.#handlePath !== path) {
+          this.#handle = await open(path, 'wx', 0o600);
+          this.#handlePath = path;
+          this.#written.push(path);
+        }
+        const handle = this.#handle;
+        if (handle === undefined) throw new Error('internal: no open file');
+        if (segment.chunks.length > 0) await writeAll(handle, segment.chunks);
+        if (segment.ended) {
+          this.#handle = undefined;
+          this.#handlePath = undefined;
+          await handle.close();
+        }
+      }
+    } catch (err) {
+      this.failure ??= fileError(path, err);
+      await this.#removeAll();
+      throw this.failure;
+    }
+  }
+
+  async #removeAll(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#handlePath = undefined;
+    await handle?.close().catch(noop);
+    const written = this.#written;
+    this.#written = [];
+    await Promise.all(written.map((path) => unlink(path).catch(noop)));
+  }
+}
+
+async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
+  let pending = chunks;
+  for (;;) {
+    const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
+    const { bytesWritten } = await handle.writev(pending);
+    if (bytesWritten >= total) return;
+    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
+    // A short write (rare on regular files): go on with what is left.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const chunk of pending) {
+      if (skip >= chunk.length) skip -= chunk.length;
+      else {
+        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+        skip = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+function fileError(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message =
+    code === 'EEXIST'
+      ? `CsvFileSplitter: ${path} already exists and is never overwritten; write into a fresh directory (ctx.outputDir) or choose another path`
+      : `CsvFileSplitter: cannot write ${path}: ${messageOf(err)}`;
+  return Object.assign(new Error(message, { cause: err }), code === undefined ? {} : { code });
+}
+
+function noop(): void {}
