@@ -22,13 +22,33 @@ export async function resolve(specifier, context, next) {
   // Relative imports of a user module (its helpers) are user modules too: ES modules, TypeScript transformed.
   const parent = context.parentURL;
   if (parent && parent.includes('?' + marker) && (specifier.startsWith('./') || specifier.startsWith('../'))) {
-    const resolved = await next(specifier, { ...context, parentURL: parent.slice(0, parent.indexOf('?')) });
-    if (resolved.url.startsWith('file:') && !resolved.url.includes('?') && /\.m?[jt]s$/.test(resolved.url) && !resolved.url.includes('/node_modules/')) {
+    const resolved = await resolveRelative(specifier, { ...context, parentURL: parent.slice(0, parent.indexOf('?')) }, next);
+    if (resolved.url.startsWith('file:') && !resolved.url.includes('?') && /\\.m?[jt]s$/.test(resolved.url) && !resolved.url.includes('/node_modules/')) {
       return { ...resolved, url: resolved.url + '?' + marker, format: 'module', shortCircuit: true };
     }
     return resolved;
   }
   return next(specifier, context);
+}
+// TypeScript's way: './x.js' may name './x.ts', './x.mjs' may name './x.mts', and './x' may name './x.ts'.
+async function resolveRelative(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_UNSUPPORTED_DIR_IMPORT') throw err;
+    const candidates = specifier.endsWith('.js') ? [specifier.slice(0, -3) + '.ts']
+      : specifier.endsWith('.mjs') ? [specifier.slice(0, -4) + '.mts']
+      : /\\.[a-z]+$/i.test(specifier) ? []
+      : [specifier + '.ts', specifier + '.mts', specifier + '.js', specifier + '/index.ts', specifier + '/index.js'];
+    for (const candidate of candidates) {
+      try {
+        return await next(candidate, context);
+      } catch {
+        // try the next one
+      }
+    }
+    throw err;
+  }
 }
 export async function load(url, context, next) {
   if (!url.startsWith('file:') || !url.includes('?' + marker)) return next(url, context);
