@@ -1,15 +1,23 @@
 /**
- * `npm run bench`: the packing benchmark of issue 5, run end to end through the real CLI.
+ * `npm run bench`: the packing benchmark of issue 5, run end to end through the real CLI (see bench/README.md).
  *
- * For each size N (MiB): a deterministic source table of N MiB (bench/data.ts), a collectors directory
- * (bench/collectors: the config collector, 5 JSON collectors of ~100 keys, the whole table as one unsliced CSV
- * collector and the same table sliced in 10 days of N/10 MiB — 2N MiB of CSV in all), maxDataSize 100 MiB,
- * gzip level 6. `node bin/analytics-collect gather --json` runs as a child process, measured from outside
- * (bench/measure.ts); then the same CSV bytes go through `gzip -6` and `pigz -6 -p <cores>` for comparison.
+ * For each size N (MiB): a deterministic source table of N MiB (bench/data.ts) and the collectors of
+ * bench/collectors — the config collector, 5 JSON collectors of ~100 keys, the whole table as one unsliced CSV
+ * collector and the same table sliced in 10 days of N/10 MiB, 2N MiB of CSV in all — with maxDataSize 100 MiB
+ * and gzip level 6. `node bin/analytics-collect gather --json` runs as a child process, measured from outside
+ * (bench/measure.ts); then the same CSV bytes go through `gzip -6` and `pigz -6 -p <cores>`.
  *
- * Flags: --sizes 30,300   --large (adds 1000)   --path text|rows|both (default text)   --repeat K (median)
- *        --no-build   --verify (read the tarballs back)   --cpu-prof (profiles into bench/out/prof)
- *        --node-flags '--max-semi-space-size=1' (flags for the child node)   --no-compare (skip gzip/pigz)   --setup-only (set up the first job, print its command, exit)
+ * Flags:
+ *   --sizes 30,300     sizes N in MiB (default 30,300); --large adds 1000
+ *   --path text|rows|both   CSV text through writable() (default), rows through write(row), or both
+ *   --repeat K         run each job K times; the table shows the median wall time and the worst peak RSS
+ *   --verify           read every tarball back and check the CSV bytes
+ *   --no-compare       skip gzip/pigz
+ *   --no-build         reuse the CLI built by the last run; --cli DIR runs another built tree (bin/, dist/)
+ *   --node-flags=...   flags for the child node, e.g. --node-flags=--max-semi-space-size=1
+ *   --cpu-prof         write the child's CPU profiles to bench/out/prof
+ *   --setup-only       set up the first job, print its command line and exit (to run it under a profiler)
+ *   --read-chunk BYTES read size of the source file (default 64 KiB, about what a COPY stream hands over)
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,8 +32,6 @@ import type { BenchJob } from './collectors/_table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
-/** The CLI as built by build(): package.json, bin/analytics-collect, dist/. */
-const CLI = join(OUT, 'cli');
 const MIB = 1024 * 1024;
 const MAX_DATA_SIZE = 100 * MIB;
 const SINCE = '2026-01-01T00:00:00Z';
@@ -44,11 +50,16 @@ const { values } = parseArgs({
     'read-chunk': { type: 'string', default: String(64 * 1024) },
     'setup-only': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
+    cli: { type: 'string' },
   },
 });
 
+/** The CLI as built by build(): package.json, bin/analytics-collect, dist/ (or another such tree, --cli DIR). */
+const CLI = values.cli === undefined ? join(OUT, 'cli') : resolve(values.cli);
 const sizes = values.sizes.split(',').map(Number);
 if (values.large) sizes.push(1000);
+if (sizes.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`--sizes ${values.sizes}: give sizes in MiB, e.g. 30,300`);
+if (!['text', 'rows', 'both'].includes(values.path)) throw new Error(`--path ${values.path}: use text, rows or both`);
 const paths: ('text' | 'rows')[] = values.path === 'both' ? ['text', 'rows'] : [values.path as 'text' | 'rows'];
 const repeat = Math.max(1, Number(values.repeat));
 const cores = availableParallelism();
@@ -70,6 +81,10 @@ interface Result {
  * the same files `npm run build` makes, but out of reach of anyone rebuilding the shared dist/ mid-run.
  */
 function build(): void {
+  if (values.cli !== undefined) {
+    if (!existsSync(join(CLI, 'bin', 'analytics-collect'))) throw new Error(`--cli ${values.cli}: no bin/analytics-collect there`);
+    return;
+  }
   if (values['no-build'] && existsSync(join(CLI, 'dist', 'cli', 'main.js'))) return;
   process.stderr.write(`building the CLI into ${CLI} (tsc -p tsconfig.build.json)…\n`);
   rmSync(CLI, { recursive: true, force: true });
@@ -123,7 +138,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
   const env = { BENCH_JOB: join(dir, 'job.json') };
   if (values['setup-only']) {
     // For profiling by hand: the job stays set up and the command is printed.
-    process.stdout.write(`BENCH_JOB=${env.BENCH_JOB} ${process.execPath} ${args.join(' ')}\n`);
+    process.stdout.write(`BENCH_JOB=${env.BENCH_JOB} node ${args.join(' ')}\n`);
     process.exit(0);
   }
   const run = await measure(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
@@ -181,10 +196,11 @@ function rowSourceSeconds(rows: number): number {
   const started = process.hrtime.bigint();
   let sink = 0;
   for (let i = 0; i < rows; i++) sink += row(i)[0];
-  if (sink < 0) process.stderr.write('');
+  if (sink < 0) process.stderr.write(''); // uses `sink`, so the loop cannot be optimised away
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** The run with the median wall time (the slower middle one for an even count), with the worst peak RSS. */
 function median(results: Result[]): Result {
   const sorted = [...results].sort((a, b) => a.run.wallSeconds - b.run.wallSeconds);
   const mid = sorted[Math.floor(sorted.length / 2)]!;
@@ -222,14 +238,14 @@ async function main(): Promise<void> {
         );
         runs.push(result);
       }
-      const best = median(runs);
-      if (gz) best.gzip = gz;
-      if (pz) best.pigz = pz;
+      const summary = median(runs);
+      if (gz) summary.gzip = gz;
+      if (pz) summary.pigz = pz;
       if (path === 'rows') {
-        const s = rowSourceSeconds(best.rows);
-        process.stderr.write(`  row source alone (making ${best.rows} rows, no CSV): ${fmt(s, 2)} s\n`);
+        const s = rowSourceSeconds(summary.rows);
+        process.stderr.write(`  row source alone (making ${summary.rows} rows, no CSV): ${fmt(s, 2)} s\n`);
       }
-      results.push(best);
+      results.push(summary);
     }
   }
   rmSync(join(OUT, 'run'), { recursive: true, force: true });
@@ -240,7 +256,7 @@ function printTable(results: Result[]): void {
   const lines = [
     `node ${process.version}, ${cores} cores (availableParallelism), maxDataSize 100 MiB, gzip level 6, RSS by ${results[0]?.run.method ?? '-'}`,
     '',
-    '| N | path | CSV MiB | wall s | MiB/s | rows/s | peak RSS MiB | CPU s | tarballs | compressed | gzip -6 s | × gzip time | pigz -p' +
+    '| N | path | CSV MiB | wall s | MiB/s | records/s | peak RSS MiB | CPU s | tarballs | compressed | gzip -6 s | × gzip time | pigz -p' +
       `${cores} s | × pigz time | size ÷ gzip -6 |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];

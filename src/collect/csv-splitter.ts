@@ -50,9 +50,9 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * Use one of two paths, not both:
  *
  * - **Rows**: `await write(row)` per row (an array in `columns` order, or an object keyed by `columns`),
- *   formatted by csv-stringify: RFC 4180 quoting, LF after every record. Values: strings as they are, numbers
- *   and bigints in decimal, booleans `true`/`false`, `Date`s as ISO 8601 (`toISOString()`), other objects as
- *   JSON, `null`/`undefined` as an empty field. `write()` resolves when the splitter can take more.
+ *   formatted exactly as csv-stringify does: RFC 4180 quoting, LF after every record. Values: strings as they
+ *   are, numbers and bigints in decimal, booleans `true`/`false`, `Date`s as ISO 8601 (`toISOString()`), other
+ *   objects as JSON, `null`/`undefined` as an empty field. `write()` resolves when the splitter can take more.
  * - **CSV text**: `pipeline(source, splitter.writable())` for CSV that is already formatted. Its first record
  *   is the header and is repeated at the top of every file; records are not parsed, only split between them
  *   (an LF outside double quotes ends a record, so quoted fields may hold newlines; CRLF line ends are kept as

@@ -69,7 +69,7 @@ const ZEROS = Buffer.alloc(2 * TAR_BLOCK);
  * Uncompressed bytes per deflate job. 512 KiB takes ~10 ms to deflate at level 6: small enough to spread one
  * tarball over the cores and to keep little in memory, large enough that the per-job cost (a zlib context and
  * a stream object, ~0.1 ms of the main thread) stays near 1 %. Measured (bench/README.md): 128 KiB blocks
- * were 10 % slower end to end, 1 and 2 MiB no faster. Priming with the previous 32 KiB keeps the size within
+ * were 12 % slower end to end, 1 and 2 MiB no faster. Priming with the previous 32 KiB keeps the size within
  * 0.01 % of one deflate stream's.
  */
 const GZIP_BLOCK = 512 * 1024;
@@ -78,7 +78,7 @@ const WINDOW = 32 * 1024;
 const GZIP_CHUNK = 256 * 1024;
 /**
  * Deflate jobs running at once in this process, across all tarballs: one per core plus one, so a core never
- * waits for the main thread to hand it the next block (one per core was 20 % slower end to end); at most the
+ * waits for the main thread to hand it the next block (one per core was 25 % slower end to end); at most the
  * thread pool's size minus one, so file reads and writes always find a free thread. The pool has 4 threads
  * unless UV_THREADPOOL_SIZE says otherwise: on more than 2 cores, set it to cores + 2 to use them all.
  */

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { AppError } from '../../src/errors.js';
 import { readTarball, writeTarball, type TarballMemberFile } from '../../src/pack/write-tarball.js';
 
@@ -27,6 +28,13 @@ function stage(dir: string, files: Record<string, string | Buffer>): TarballMemb
     if (process.getuid?.() === 0) chownSync(file, 1234, 5678);
     return { name, file };
   });
+}
+
+/** CSV-like text of `rows` rows from `first`: compressible, like the tables we pack. */
+function csvText(first: number, rows: number): string {
+  let text = '';
+  for (let i = first; i < first + rows; i++) text += `${i},2026-11-28T01:${String(i % 60).padStart(2, '0')}:00.000Z,host-${i % 97},${(i * 7919) % 10007}\n`;
+  return text;
 }
 
 const openFds = (): number => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
@@ -64,6 +72,60 @@ describe('writeTarball', () => {
     tarCli('-xzf', path, '-C', out);
     for (const [name, content] of Object.entries(contents)) assert.deepEqual(readFileSync(join(out, name)), Buffer.from(content));
     execFileSync('gzip', ['-t', path]);
+  });
+
+  it('compresses in blocks that join into one gzip stream, as small as one deflate stream', async () => {
+    const dir = freshDir();
+    // Several blocks, members crossing block boundaries, a member smaller than the dictionary after a big one.
+    const contents = { 'a.csv': csvText(0, 40_000), 'tiny.json': '{"a":1}', 'b.csv': csvText(40_000, 25_000), 'c.csv': randomBytes(100_000) };
+    const path = join(dir, 'blocks.tar.gz');
+    const result = await writeTarball({ path, members: stage(dir, contents), mtime, gzipLevel: 6, tmpDir: dir });
+    const gz = readFileSync(path);
+    const tar = gunzipSync(gz); // checks the CRC-32 and length in the trailer
+    assert.equal(gz.length, result.bytes);
+    assert.equal(gz[8], 0); // XFL as zlib writes it for level 6
+    // The tar bytes: each member after its 512-byte header, padded to 512 bytes, then two zero blocks.
+    let at = 0;
+    for (const [name, content] of Object.entries(contents)) {
+      const bytes = Buffer.from(content);
+      assert.equal(tar.subarray(at + 2, at + 2 + name.length).toString(), name);
+      assert.deepEqual(tar.subarray(at + 512, at + 512 + bytes.length), bytes);
+      at += 512 + Math.ceil(bytes.length / 512) * 512;
+    }
+    assert.equal(tar.length, at + 1024);
+    assert.ok(tar.subarray(at).every((b) => b === 0));
+    // Within 0.1 % of deflating the same bytes as one stream (blocks without the 32 KiB before them: +1 %).
+    const single = gzipSync(tar, { level: 6 }).length;
+    assert.ok(Math.abs(gz.length - single) / single < 0.001, `${gz.length} bytes vs ${single} as one stream`);
+  });
+
+  it('writes many tarballs at once, sharing the compression slots, each with its own bytes', async () => {
+    const dir = freshDir();
+    const jobs = Array.from({ length: 6 }, (_, i) => {
+      const contents = { [`t${i}.csv`]: csvText(i * 100_000, 15_000 + i * 5000) };
+      return { path: join(dir, `t${i}.tar.gz`), contents, members: stage(join(dir, `s${i}`), contents) };
+    });
+    await Promise.all(jobs.map((j) => writeTarball({ path: j.path, members: j.members, mtime, gzipLevel: 1, tmpDir: dir })));
+    for (const j of jobs) {
+      const [name, content] = Object.entries(j.contents)[0]!;
+      assert.deepEqual(gunzipSync(readFileSync(j.path)).subarray(512, 512 + content.length), Buffer.from(content), name);
+    }
+  });
+
+  it('fails when a member grows while being packed, and goes on working afterwards', async () => {
+    const dir = freshDir();
+    const [big, late] = stage(dir, { 'big.csv': randomBytes(12 * 1024 * 1024), 'late.csv': 'a\n' });
+    const path = join(dir, 'grew.tar.gz');
+    const writing = writeTarball({ path, members: [big!, late!], mtime, gzipLevel: 9, tmpDir: dir });
+    // Sizes are taken before the partial file is made; grow the second member while the first is compressed.
+    while (!readdirSync(dir).some((f) => f.endsWith('.partial'))) await new Promise((resolve) => setImmediate(resolve));
+    appendFileSync(late!.file, 'b\n');
+    await assert.rejects(writing, /late\.csv\.tmp as late\.csv into .*grew\.tar\.gz: it changed size while being packed/);
+    assert.deepEqual(readdirSync(dir), ['staging']);
+    // Every compression slot came back: more tarballs than slots still get written.
+    const again = Array.from({ length: 5 }, (_, i) => join(dir, `after-${i}.tar.gz`));
+    await Promise.all(again.map((p) => writeTarball({ path: p, members: [late!], mtime, gzipLevel: 1, tmpDir: dir })));
+    for (const p of again) assert.equal(gunzipSync(readFileSync(p)).subarray(512, 516).toString(), 'a\nb\n');
   });
 
   it('keeps member names longer than 100 bytes whole (pax header)', async () => {

@@ -7,7 +7,7 @@ import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
 import { pgCoordination } from '../../postgres/coordination.js';
-import { createShipper, shippingProblem, validateShipConfig } from '../../ship/index.js';
+import { shippingProblem, validateShipConfig } from '../../ship/configured.js';
 import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
@@ -65,7 +65,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   let report: GatherReport;
   try {
     progress?.start();
-    const shipper = mode === 'ship' ? await createShipper({ config: config.ship, packager, version, logger }) : undefined;
+    const shipper = mode === 'ship' ? await (await loadShipping()).createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
       config,
       collectors,
@@ -139,3 +139,6 @@ export function jsonReport(report: GatherReport): object {
     ...(report.configError !== null ? { error: `config collector: ${report.configError}` } : {}),
   };
 }
+
+/** got and the HTTP stack load only for runs that ship (they cost start-up time and memory on every dry run). */
+const loadShipping = (): Promise<typeof import('../../ship/index.js')> => import('../../ship/index.js');

@@ -4,7 +4,8 @@
  */
 import { basename, resolve } from 'node:path';
 import { AppError, usageError } from '../../errors.js';
-import { createShipper, shipInfoFromFile, shippingProblem, validateShipConfig } from '../../ship/index.js';
+import { shippingProblem, validateShipConfig } from '../../ship/configured.js';
+import { shipInfoFromFile } from '../../ship/info.js';
 import type { ShipInfo } from '../../types.js';
 import type { Outcome } from '../outcome.js';
 import { formatBytes, type Output } from '../output.js';
@@ -30,7 +31,7 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
     : shippingProblem(config.ship);
   if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
 
-  const shipper = await createShipper({ config: config.ship, packager, version, logger });
+  const shipper = await (await import('../../ship/index.js')).createShipper({ config: config.ship, packager, version, logger });
   const results: ShipCommandResult[] = [];
   try {
     for (const [index, { path, info }] of infos.entries()) {
