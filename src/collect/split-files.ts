@@ -5,6 +5,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { messageOf } from '../errors.js';
+import { writeAll } from '../write-all.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -131,26 +132,6 @@ export class SplitFiles {
   }
 }
 
-async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
-  let pending = chunks;
-  for (;;) {
-    const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
-    const { bytesWritten } = await handle.writev(pending);
-    if (bytesWritten >= total) return;
-    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
-    // A short write (rare on regular files): go on with what is left.
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-        skip = 0;
-      }
-    }
-    pending = rest;
-  }
-}
 
 function fileError(path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

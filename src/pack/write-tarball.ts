@@ -24,6 +24,7 @@ import { basename, dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { Header, Pax, list, type ReadEntry } from 'tar';
 import { messageOf, usageError } from '../errors.js';
+import { writeAll } from '../write-all.js';
 
 /** A member to pack: its name in the tarball (without `./`) and the file holding its bytes. */
 export interface TarballMemberFile {
@@ -350,29 +351,6 @@ class Slots {
 
 const slots = new Slots();
 
-async function writeAll(handle: FileHandle, chunks: Buffer[], position: number): Promise<number> {
-  let pending = chunks;
-  let at = position;
-  while (pending.length > 0) {
-    const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
-    const { bytesWritten } = await handle.writev(pending, at);
-    at += bytesWritten;
-    if (bytesWritten >= total) break;
-    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
-    // A short write (rare on regular files): go on with what is left.
-    let skip = bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-        skip = 0;
-      }
-    }
-    pending = rest;
-  }
-  return at;
-}
 
 /** zlib's CRC-32 (Node >= 20.15), else a table-driven one. */
 const crc32: (data: Buffer, value: number) => number =
