@@ -3,31 +3,17 @@
  * at once. `init` over existing files writes nothing and exits 2. Also `--version` and `--help` of the binary.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readTarball } from '../../src/pack/write-tarball.js';
+import { REPO, runCli } from '../helpers/fault-cli.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = join(REPO, 'bin', 'analytics-collect');
+/** Runs the built CLI to its end in `cwd`, with a clean environment (no ANALYTICS_*, NO_COLOR). */
+const cli = (args: string[], cwd: string) => runCli(args, { cwd }).exit;
 
-function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of Object.keys(env)) if (name.startsWith('ANALYTICS_')) delete env[name];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((done, fail) => {
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 let root: string;
 before(async () => {

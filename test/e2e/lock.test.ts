@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { workspace } from '../helpers/gather.js';
-
-const BIN = fileURLToPath(new URL('../../bin/analytics-collect', import.meta.url));
-
-function run(args: string[], cwd: string): { child: ChildProcess; stdout: Promise<string>; stderr: Promise<string>; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const collect = (s: NodeJS.ReadableStream) => new Promise<string>((done) => { let t = ''; s.on('data', (c) => (t += c)); s.on('end', () => done(t)); });
-  return { child, stdout: collect(child.stdout!), stderr: collect(child.stderr!), exit: once(child, 'exit').then(([code]) => code as number | null) };
-}
+import { cleanEnv, runCli, whenEntryAppears } from '../helpers/fault-cli.js';
 
 test('a second gather exits 3 naming the holder while the first holds the lock; the lock is released after', async (t) => {
   const ws = await workspace();
@@ -36,22 +26,24 @@ export const slow = register({ key: 'slow', version: '1' }, async () => {
   await writeFile(join(ws.dir, 'analytics.config.json'), JSON.stringify({ collectors: './collectors', output: './out', stateFile: './state/state.json' }));
   await writeFile(join(ws.dir, 'package.json'), '{}');
 
-  const first = run(['gather'], ws.dir);
-  // Wait for the first run's collector to start (it holds the lock by then) without sleeping.
-  await new Promise<void>((done) => {
-    const check = setInterval(() => { if (existsSync(ready)) { clearInterval(check); done(); } }, 20);
-  });
-  const second = run(['gather'], ws.dir);
-  assert.equal(await second.exit, 3);
-  const message = await second.stderr;
+  const run = (args: string[]) => runCli(args, { cwd: ws.dir, env: cleanEnv({ CI: 'true' }) });
+  // The first run's collector marks that it started (the run holds the lock by then): a file-system event.
+  const started = whenEntryAppears(ws.dir, (name) => name === 'ready');
+  const first = run(['gather']);
+  await started.appeared;
+  const second = run(['gather']);
+  const refused = await second.exit;
+  assert.equal(refused.code, 3);
+  const message = refused.stderr;
   assert.match(message, new RegExp(`pid ${first.child.pid}`));
   assert.match(message, new RegExp(hostname()));
-  assert.equal(await second.stdout, '');
+  assert.equal(refused.stdout, '');
 
   await writeFile(go, '');
-  assert.equal(await first.exit, 0, await first.stderr);
+  const done = await first.exit;
+  assert.equal(done.code, 0, done.stderr);
   assert.equal(existsSync(join(ws.dir, 'state', 'state.json.lock')), false, 'lock released');
-  const third = run(['gather'], ws.dir);
+  const third = run(['gather']);
   await writeFile(go, '');
-  assert.equal(await third.exit, 0);
+  assert.equal((await third.exit).code, 0);
 });

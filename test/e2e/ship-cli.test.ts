@@ -1,24 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startIngress } from '../helpers/ingress.js';
 import { workspace, type Workspace } from '../helpers/gather.js';
+import { cleanEnv, runCli } from '../helpers/fault-cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/analytics-collect', import.meta.url));
-
-async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const [code] = await once(child, 'exit');
-  return { code: code as number | null, stdout, stderr };
-}
+/** Runs the built CLI to its end in `cwd`, with a clean environment plus `env`. */
+const cli = (args: string[], cwd: string, env: Record<string, string> = {}) => runCli(args, { cwd, env: cleanEnv({ CI: 'true', ...env }) }).exit;
 
 async function project(t: { after(fn: () => Promise<void>): void }, config: object): Promise<Workspace> {
   const ws = await workspace();
