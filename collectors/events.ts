@@ -1,24 +1,7 @@
 import { join } from 'node:path';
-import { CsvFileSplitter, register, type SliceRequest } from 'analytics-collect';
+import { CsvFileSplitter, register } from 'analytics-collect';
 import { openExampleDb } from './_example-db.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const FOUR_WEEKS_MS = 28 * DAY_MS;
-
-/**
- * Day slicing: from `--since`, else from where the last run stopped (or the last gather), to `until`, cut at UTC
- * midnights. A full sync goes back the whole four weeks.
- */
-export function* byDay({ since, until, lastEntry, lastGather, fullSync }: SliceRequest): Generator<[Date, Date]> {
-  const horizon = until.getTime() - FOUR_WEEKS_MS;
-  // --since wins; a due full sync re-reads the whole four weeks; otherwise continue where the last run stopped.
-  let start = since ? since.getTime() : fullSync ? horizon : Math.max((lastEntry ?? lastGather).getTime(), horizon);
-  while (start < until.getTime()) {
-    const end = Math.min((Math.floor(start / DAY_MS) + 1) * DAY_MS, until.getTime());
-    yield [new Date(start), new Date(end)];
-    start = end;
-  }
-}
+import { byDay } from './_slicing.js';
 
 /**
  * A CSV collector streaming a table, one day per slice: rows go through CsvFileSplitter, which starts a new file
