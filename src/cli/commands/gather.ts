@@ -7,7 +7,7 @@ import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
 import { pgCoordination } from '../../postgres/coordination.js';
-import { shippingProblem, validateShipConfig } from '../../ship/configured.js';
+import { checkAllowed, checkShipSettings } from '../preflight.js';
 import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
@@ -45,20 +45,8 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   await store.read(); // a damaged state is a usage error, reported before the lock is tried
-  if (mode === 'ship') {
-    const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');
-    if (problems.length > 0) throw usageError(problems.join('; '));
-  }
-
-  if (packager?.isLicenseValid && !(await packager.isLicenseValid())) {
-    throw new AppError('NOT_CONFIGURED', `the license is not valid (packager ${packager.file}); nothing was gathered`);
-  }
-  if (mode === 'ship') {
-    const problem = packager?.isShippingConfigured
-      ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
-      : shippingProblem(config.ship);
-    if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
-  }
+  if (mode === 'ship') checkShipSettings(config);
+  await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });
 
   const lock = await locker.acquire();
   const progress = showProgress ? new ProgressDisplay(out, { plan: planOf(collectors, only), mode, color }) : null;

@@ -3,8 +3,8 @@
  * or moves them and never touches the state or the lock.
  */
 import { basename, resolve } from 'node:path';
-import { AppError, usageError } from '../../errors.js';
-import { shippingProblem, validateShipConfig } from '../../ship/configured.js';
+import { AppError } from '../../errors.js';
+import { checkAllowed, checkShipSettings } from '../preflight.js';
 import { shipInfoFromFile } from '../../ship/info.js';
 import type { ShipInfo } from '../../types.js';
 import type { Outcome } from '../outcome.js';
@@ -15,21 +15,14 @@ import { shipSummary, type ShipCommandResult } from '../summary.js';
 export async function shipCommand(files: string[], flags: CommonFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
   const startedAt = Date.now();
   const { config, packager, logger, version, progress } = await setup(flags, out, { progress: true });
-  const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');
-  if (problems.length > 0) throw usageError(problems.join('; '));
+  checkShipSettings(config);
   // Every file is checked before the first upload: a typo should not leave half the list shipped.
   const infos: { path: string; info: ShipInfo }[] = [];
   for (const file of files) {
     const path = resolve(file);
     infos.push({ path, info: await shipInfoFromFile(path) });
   }
-  if (packager?.isLicenseValid && !(await packager.isLicenseValid())) {
-    throw new AppError('NOT_CONFIGURED', `the license is not valid (packager ${packager.file}); nothing was shipped`);
-  }
-  const problem = packager?.isShippingConfigured
-    ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
-    : shippingProblem(config.ship);
-  if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
+  await checkAllowed(config, packager, { shipping: true, nothing: 'nothing was shipped' });
 
   const shipper = await (await import('../../ship/index.js')).createShipper({ config: config.ship, packager, version, logger });
   const results: ShipCommandResult[] = [];

@@ -1,0 +1,34 @@
+/**
+ * The checks `gather` and `ship` make before anything runs, in the contract's order: the ship settings (exit 2),
+ * then the license and "is shipping configured" (exit 4).
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { AppError, usageError } from '../errors.js';
+import type { Packager } from '../packager.js';
+import { shippingProblem, validateShipConfig } from '../ship/configured.js';
+
+/** Usage problems of `ship.*` (credentials over plain http, unreadable PEM files…): exit 2. */
+export function checkShipSettings(config: ResolvedConfig): void {
+  const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');
+  if (problems.length > 0) throw usageError(problems.join('; '));
+}
+
+/**
+ * Exit 4 when the packager says the license is not valid, or — for runs that upload — when shipping is not
+ * configured (the packager's `isShippingConfigured()` replaces the built-in check). `nothing` ends the license
+ * message: "nothing was gathered", "nothing was shipped".
+ */
+export async function checkAllowed(
+  config: ResolvedConfig,
+  packager: Packager | null,
+  options: { shipping: boolean; nothing: string },
+): Promise<void> {
+  if (packager?.isLicenseValid && !(await packager.isLicenseValid())) {
+    throw new AppError('NOT_CONFIGURED', `the license is not valid (packager ${packager.file}); ${options.nothing}`);
+  }
+  if (!options.shipping) return;
+  const problem = packager?.isShippingConfigured
+    ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
+    : shippingProblem(config.ship);
+  if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
+}
