@@ -25,7 +25,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readTarball } from '../src/pack/write-tarball.js';
+import { readTarball } from '../src/pack/read-tarball.js';
 import { DAYS, makeSource, row, type SourceTable } from './data.js';
 import { measure, type Measured } from './measure.js';
 import type { BenchJob } from './collectors/_table.js';

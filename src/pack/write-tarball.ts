@@ -1,6 +1,5 @@
 /**
- * Writes one `.tar.gz` tarball from files on disk (contract §3), and reads one back for `inspect` and the ship
- * upload guard.
+ * Writes one `.tar.gz` tarball from files on disk (contract §3). Reading one back is `read-tarball.ts`.
  *
  * Entry headers are encoded with tar's own `Header` (and `Pax` for names over 100 bytes) from fields we set,
  * not from `lstat` of the staging files: tar's `Pack` would take mode, owner, user name and times from the
@@ -22,8 +21,8 @@ import { access, link, open, rename, rm, stat, type FileHandle } from 'node:fs/p
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { Header, Pax, list, type ReadEntry } from 'tar';
-import { messageOf, usageError } from '../errors.js';
+import { Header, Pax } from 'tar';
+import { messageOf } from '../errors.js';
 import { writeAll } from '../write-all.js';
 
 /** A member to pack: its name in the tarball (without `./`) and the file holding its bytes. */
@@ -351,7 +350,6 @@ class Slots {
 
 const slots = new Slots();
 
-
 /** zlib's CRC-32 (Node >= 20.15), else a table-driven one. */
 const crc32: (data: Buffer, value: number) => number =
   typeof zlib.crc32 === 'function' ? (data, value) => zlib.crc32(data, value) : crc32Table;
@@ -436,84 +434,6 @@ function wrap(path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const error = new Error(`cannot write tarball ${path}: ${messageOf(err)}`, { cause: err });
   return code === undefined ? error : Object.assign(error, { code });
-}
-
-/** What {@link readTarball} found. */
-export interface TarballContents {
-  /** File members in tar order: name without `./`, uncompressed size. Directories and links are left out. */
-  members: TarballMember[];
-  /**
-   * The bytes of one member (name without `./`). Members picked by `keep` were read during the listing; any
-   * other is read with another pass over the tarball. Meant for small members such as `manifest.json`.
-   * Rejects with a usage error (exit 2) when there is no such member.
-   */
-  read(name: string): Promise<Buffer>;
-}
-
-export interface ReadTarballOptions {
-  /** Members to hold in memory while listing. Default: each up to 1 MiB, 16 MiB in all. */
-  keep?: (member: TarballMember) => boolean;
-}
-
-const KEEP_EACH = 1024 * 1024;
-const KEEP_TOTAL = 16 * 1024 * 1024;
-
-/**
- * Lists a tarball (gzip-compressed or not) in one streaming pass. A missing, unreadable, truncated or corrupt
- * file rejects with a usage error (`AppError` code `USAGE`, exit 2) naming it.
- */
-export async function readTarball(path: string, options: ReadTarballOptions = {}): Promise<TarballContents> {
-  let keptBytes = 0;
-  const keep =
-    options.keep ??
-    ((member: TarballMember): boolean => {
-      if (member.size > KEEP_EACH || keptBytes + member.size > KEEP_TOTAL) return false;
-      keptBytes += member.size;
-      return true;
-    });
-  const members: TarballMember[] = [];
-  const kept = new Map<string, Buffer>();
-  await scanTarball(path, (entry, member) => {
-    members.push(member);
-    if (keep(member)) collect(entry, (bytes) => kept.set(member.name, bytes));
-  });
-  return {
-    members,
-    async read(name) {
-      const bytes = kept.get(name);
-      if (bytes !== undefined) return bytes;
-      if (!members.some((m) => m.name === name)) {
-        throw usageError(`${path} has no member ${name}; its members are ${members.map((m) => m.name).join(', ') || 'none'}`);
-      }
-      let found: Buffer | undefined;
-      await scanTarball(path, (entry, member) => {
-        if (member.name === name && found === undefined) collect(entry, (b) => (found = b));
-      });
-      if (found === undefined) throw usageError(`cannot read member ${name} of ${path}: it changed while being read`);
-      return found;
-    },
-  };
-}
-
-async function scanTarball(path: string, onMember: (entry: ReadEntry, member: TarballMember) => void): Promise<void> {
-  try {
-    await list({
-      file: path,
-      strict: true,
-      onReadEntry: (entry) => {
-        if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return;
-        onMember(entry, { name: entry.path.replace(/^(\.\/)+/, ''), size: entry.size });
-      },
-    });
-  } catch (err) {
-    throw usageError(`cannot read tarball ${path}: ${messageOf(err)}; give the path of a .tar.gz written by analytics-collect`, err);
-  }
-}
-
-function collect(entry: ReadEntry, done: (bytes: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-  entry.on('end', () => done(Buffer.concat(chunks)));
 }
 
 function noop(): void {}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 import { REPO, runCli } from '../helpers/fault-cli.js';
 
 /** Runs the built CLI to its end in `cwd`, with a clean environment (no ANALYTICS_*, NO_COLOR). */

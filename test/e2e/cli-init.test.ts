@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 import { REPO, runCli } from '../helpers/fault-cli.js';
 
 /** Runs the built CLI to its end in `cwd`, with a clean environment (no ANALYTICS_*, NO_COLOR). */

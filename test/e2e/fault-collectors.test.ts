@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cli, exitWithin, listTree, makeProject, requireBuild, runCli, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, marker, throwingSource } from '../helpers/fault-collectors.js';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 
 const projects: Project[] = [];
 before(() => requireBuild());

@@ -12,7 +12,7 @@ import { startIngress, type TestIngress } from '../helpers/ingress.js';
 import { cli, listTree, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, randomCsvSource } from '../helpers/fault-collectors.js';
 import { mountSmallFs, type SmallFs } from '../helpers/fault-disk.js';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 
 const SMALL = 2 * 1024 * 1024;
 const projects: Project[] = [];

@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { register } from '../../src/collect/register.js';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 import { startIngress, type TestIngress } from '../helpers/ingress.js';
 import { cli, listTree, makeProject, modeOf, requireBuild, type Project } from '../helpers/fault-cli.js';
 import { jsonSource } from '../helpers/fault-collectors.js';

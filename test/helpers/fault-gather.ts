@@ -10,7 +10,7 @@ import type { LoadedCollector } from '../../src/collect/load.js';
 import { register, type CollectorFunction, type CollectorMeta } from '../../src/collect/register.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { gather, type GatherOptions, type GatherReport } from '../../src/gather.js';
-import { readTarball } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
 import type { State, StateStore } from '../../src/types.js';
 import { captureLogger, makeShipConfig } from './ingress.js';
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { AppError } from '../../src/errors.js';
-import { readTarball, writeTarball, type TarballMemberFile } from '../../src/pack/write-tarball.js';
+import { readTarball } from '../../src/pack/read-tarball.js';
+import { writeTarball, type TarballMemberFile } from '../../src/pack/write-tarball.js';
 
 const root = mkdtempSync(join(tmpdir(), 'write-tarball-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));

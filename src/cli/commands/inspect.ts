@@ -4,7 +4,7 @@
 import { parse } from 'csv-parse/sync';
 import { resolve } from 'node:path';
 import { AppError, messageOf, usageError } from '../../errors.js';
-import { readTarball } from '../../pack/write-tarball.js';
+import { readTarball } from '../../pack/read-tarball.js';
 import { MANIFEST_FILE, STATUS_FILE } from '../../pack/members.js';
 import type { Outcome } from '../outcome.js';
 import { formatBytes, table, type Output } from '../output.js';
