@@ -10,8 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { AppError, messageOf } from '../errors.js';
+import { resolveRedact } from './redact.js';
 import { coordinationShape, validateConfig, type FileConfig } from './schema.js';
-import type { ConfigFlags, ResolvedConfig } from './types.js';
+import { configSources } from './sources.js';
+import type { ConfigFlags, ConfigSource, RedactConfig, ResolvedConfig } from './types.js';
 
 const MODULE_NAME = 'analytics';
 
@@ -82,6 +84,12 @@ export interface PackagerValues {
 export interface LoadedConfig {
   config: ResolvedConfig;
   fromFile: FileProvided;
+  /** Where each effective value came from, by dotted key (`ship.url`), for `check`. */
+  sources: ReadonlyMap<string, ConfigSource>;
+  /** The configuration file used, or null. */
+  file: string | null;
+  /** The directories searched (from `cwd` up to `to`) when no file was found and none was given; else null. */
+  searched: { from: string; to: string } | null;
 }
 
 export interface LoadConfigOptions {
@@ -97,6 +105,18 @@ export function mergeHeaders(...layers: (Record<string, string> | undefined)[]):
     for (const [name, value] of Object.entries(layer ?? {})) byLower.set(name.toLowerCase(), [name, value]);
   }
   return Object.fromEntries(byLower.values());
+}
+
+/** `applyPackagerDefaults`, with the sources updated: a value the packager provided and the file did not is `packager`. */
+export function applyPackager(loaded: LoadedConfig, packager: PackagerValues): LoadedConfig {
+  const sources = new Map(loaded.sources);
+  const set = (key: string, offered: boolean, fileHas: boolean): void => {
+    if (offered && !fileHas && sources.get(key) === 'default') sources.set(key, 'packager');
+  };
+  set('maxDataSize', packager.maxDataSize !== undefined, loaded.fromFile.maxDataSize);
+  set('ship.contentType', packager.contentType !== undefined, loaded.fromFile.contentType);
+  set('ship.headers', packager.headers !== undefined && Object.keys(packager.headers).length > 0, false);
+  return { ...loaded, config: applyPackagerDefaults(loaded.config, loaded.fromFile, packager), sources };
 }
 
 /** `default < packager < file` for the values a packager may provide. Pure; returns a new configuration. */
@@ -129,6 +149,26 @@ export interface ResolveInputs {
   env: NodeJS.ProcessEnv;
   version: string;
   systemTmpDir: string;
+  /** The resolved `redact` (from `resolveRedact`); when absent it is resolved here without its checks. */
+  redact?: RedactConfig | null;
+  /** The raw file content, for `sources`; default: none. */
+  raw?: unknown;
+  searched?: { from: string; to: string } | null;
+}
+
+/**
+ * The track endpoint derived from the upload URL (§6): a last path segment `upload` becomes `track`; the query
+ * and fragment, meant for uploads, are dropped. Anything else: null.
+ */
+export function deriveTrackUrl(shipUrl: string | undefined): string | null {
+  if (shipUrl === undefined || !URL.canParse(shipUrl)) return null;
+  const url = new URL(shipUrl);
+  const match = /^(.*\/)upload(\/?)$/.exec(url.pathname);
+  if (!match) return null;
+  url.pathname = `${match[1]}track${match[2]}`;
+  url.search = '';
+  url.hash = '';
+  return url.href;
 }
 
 /**
@@ -151,16 +191,24 @@ export function resolveConfig(inputs: ResolveInputs): LoadedConfig {
     keyFile: fromBase(file.ship.keyFile),
     caFile: fromBase(file.ship.caFile),
     headers: mergeHeaders({ 'User-Agent': `analytics-collect/${inputs.version}` }, file.ship.headers),
+    trackUrl: file.ship.trackUrl ?? deriveTrackUrl(file.ship.url),
   };
+  const stateFile = resolve(base, file.stateFile);
   const config: ResolvedConfig = {
     configFile,
     collectors: flags.collectors ? resolve(cwd, flags.collectors) : resolve(base, file.collectors),
     output: flags.output ? resolve(cwd, flags.output) : resolve(base, file.output),
-    stateFile: resolve(base, file.stateFile),
+    stateFile,
     tmpDir: fromBase(file.tmpDir) ?? inputs.systemTmpDir,
     maxDataSize: file.maxDataSize,
     gzipLevel: file.gzipLevel,
     collectorTimeoutMs: file.collectorTimeoutMs,
+    concurrency: file.concurrency,
+    lockStaleMs: file.lockStaleMs,
+    historyFile: fromBase(file.historyFile) ?? join(dirname(stateFile), 'history.jsonl'),
+    historyKeep: file.historyKeep,
+    metricsFile: flags.metricsFile ? resolve(cwd, flags.metricsFile) : (fromBase(file.metricsFile) ?? null),
+    redact: inputs.redact !== undefined ? inputs.redact : resolveRedact(file.redact, env, configFile ?? 'the configuration').value,
     packager: fromBase(file.packager) ?? null,
     ship: dropUndefined(ship),
     coordination: dropUndefined({ ...file.coordination, postgres: fromEnv(env, 'ANALYTICS_PG_URL') ?? file.coordination.postgres }),
@@ -168,6 +216,9 @@ export function resolveConfig(inputs: ResolveInputs): LoadedConfig {
   return {
     config,
     fromFile: { ...inputs.fileKeys, headers: { ...file.ship.headers } },
+    sources: configSources(inputs.raw ?? {}, flags, env),
+    file: configFile,
+    searched: inputs.searched ?? null,
   };
 }
 
@@ -279,11 +330,6 @@ export async function searchDirectories(cwd: string): Promise<string[]> {
   }
 }
 
-interface FoundFile {
-  file: string;
-  raw: unknown;
-}
-
 function readFailure(file: string, err: unknown, given: boolean): AppError {
   const code = (err as NodeJS.ErrnoException).code;
   const label = given ? `--config ${file}` : `configuration file ${file}`;
@@ -293,39 +339,79 @@ function readFailure(file: string, err: unknown, given: boolean): AppError {
   return new AppError('USAGE', `${label}: cannot be loaded: ${messageOf(err)}; fix the file`, { cause: err });
 }
 
+interface FoundFile {
+  file: string;
+  raw: unknown;
+}
+
+interface SearchResult {
+  found: FoundFile | null;
+  /** The directories searched, when nothing was found. */
+  searched: { from: string; to: string } | null;
+}
+
+/** What the loaders return for a file holding `null` (cosmiconfig itself would treat it as "no file here"). */
+const NULL_CONTENT: unknown = Object.freeze({ __analyticsNullContent: true });
+
+/** A loader whose `null` result is kept distinct from "nothing here". */
+function keepNull(loader: Loader): Loader {
+  return async (file, content) => {
+    const value: unknown = await loader(file, content);
+    return value === null ? NULL_CONTENT : value;
+  };
+}
+
+/** An empty file or one holding `null` is an error (§6): `{}` is how to ask for every default. */
+function emptyFailure(file: string, given: boolean, why: 'empty' | 'null'): AppError {
+  const label = given ? `--config ${file}` : `configuration file ${file}`;
+  const module = /\.[cm]?[jt]s$/.test(file);
+  const what = why === 'null' ? 'holds null' : module ? 'is empty or has no default export' : 'is empty';
+  return new AppError('USAGE', `${label}: ${what}; write {} for every default, or remove the file`);
+}
+
+function contentOf(result: { config?: unknown; isEmpty?: boolean; filepath: string }, given: boolean): FoundFile {
+  if (result.isEmpty || result.config === undefined) throw emptyFailure(result.filepath, given, 'empty');
+  if (result.config === NULL_CONTENT) throw emptyFailure(result.filepath, given, 'null');
+  return { file: result.filepath, raw: result.config };
+}
+
 /**
  * Reads the configuration file given with `--config`, or the first one found from `cwd` up to the project root.
  * cosmiconfig runs with `searchStrategy: 'none'` per directory because its "project" strategy stops only at
  * package.json (not .git) and its "global" one also reads ~/.config/analytics, which the contract does not know.
  */
-async function findConfigFile(cwd: string, given: string | undefined): Promise<FoundFile | null> {
+async function findConfigFile(cwd: string, given: string | undefined): Promise<SearchResult> {
   const explorer = cosmiconfig(MODULE_NAME, {
     searchPlaces: [...SEARCH_PLACES],
-    loaders: LOADERS,
+    loaders: Object.fromEntries(Object.entries(LOADERS).map(([ext, loader]) => [ext, keepNull(loader)])),
     searchStrategy: 'none',
     cache: false,
     mergeSearchPlaces: false,
+    // An empty file is found, so that it can be refused rather than silently skipped.
+    ignoreEmptySearchPlaces: false,
   });
   if (given !== undefined) {
     const file = resolve(cwd, given);
+    let result: Awaited<ReturnType<typeof explorer.load>>;
     try {
-      const result = await explorer.load(file);
-      // An empty file (or a package.json without an "analytics" key) holds no settings: all defaults.
-      return { file, raw: result?.config ?? {} };
+      result = await explorer.load(file);
     } catch (err) {
       throw readFailure(file, err, true);
     }
+    // null: a package.json without an "analytics" key, which holds no settings (every default).
+    return { found: result ? contentOf(result, true) : { file, raw: {} }, searched: null };
   }
-  for (const dir of await searchDirectories(cwd)) {
+  const dirs = await searchDirectories(cwd);
+  for (const dir of dirs) {
     let result: Awaited<ReturnType<typeof explorer.search>>;
     try {
       result = await explorer.search(dir);
     } catch (err) {
       throw readFailure((err as { filepath?: string }).filepath ?? dir, err, false);
     }
-    if (result && !result.isEmpty) return { file: result.filepath, raw: result.config };
+    if (result) return { found: contentOf(result, false), searched: null };
   }
-  return null;
+  return { found: null, searched: { from: dirs[0]!, to: dirs.at(-1)! } };
 }
 
 /**
@@ -333,10 +419,13 @@ async function findConfigFile(cwd: string, given: string | undefined): Promise<F
  * Every problem (file and environment) is reported at once in one `ConfigError` (exit 2).
  */
 export async function loadConfigWithSources(options: LoadConfigOptions): Promise<LoadedConfig> {
-  const found = await findConfigFile(options.cwd, options.flags.config);
+  const { found, searched } = await findConfigFile(options.cwd, options.flags.config);
   const raw = found ? found.raw : {};
-  const checked = validateConfig(raw, found?.file ?? 'the default configuration');
+  const fileName = found?.file ?? 'the default configuration';
+  const checked = validateConfig(raw, fileName);
   const problems = checked.ok ? [] : [...checked.problems];
+  const redact = checked.ok ? resolveRedact(checked.value.redact, options.env, fileName) : null;
+  if (redact) problems.push(...redact.problems);
   const pgUrl = fromEnv(options.env, 'ANALYTICS_PG_URL');
   if (pgUrl !== undefined && !coordinationShape.postgres.safeParse(pgUrl).success) {
     problems.push('environment variable ANALYTICS_PG_URL must be a postgres:// or postgresql:// URL or a libpq key=value connection string');
@@ -353,6 +442,9 @@ export async function loadConfigWithSources(options: LoadConfigOptions): Promise
     env: options.env,
     version: toolVersion(),
     systemTmpDir: tmpdir(),
+    redact: redact?.value ?? null,
+    raw,
+    searched,
   });
 }
 

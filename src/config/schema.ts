@@ -33,6 +33,9 @@ const path = (description: string) => z.string(expecting('a non-empty path')).mi
 
 const text = (description: string) => z.string(expecting('a non-empty string')).min(1, expecting('a non-empty string')).describe(description);
 
+/** The longest timer Node.js keeps (about 24.8 days); every duration in milliseconds is bounded by it (§6). */
+export const MAX_TIMER_MS = 2147483647;
+
 function integer(min: number, max: number | undefined, unit: string, description: string) {
   const bound = max !== undefined ? `from ${min} to ${max}` : min === 1 ? '> 0' : `>= ${min}`;
   const phrase = `an integer ${bound}${unit ? ` (${unit})` : ''}`;
@@ -97,11 +100,88 @@ export const shipShape = {
   keyFile: path('Client private key (PEM) for `mtls` auth; relative to the configuration file.').optional(),
   caFile: path('Extra CA certificate (PEM) trusted in addition to the default ones; relative to the configuration file.').optional(),
   headers,
-  timeoutMs: integer(1, undefined, 'milliseconds', 'Timeout of one upload attempt, in milliseconds.').default(31000),
+  timeoutMs: integer(1, MAX_TIMER_MS, 'milliseconds', 'Timeout of one upload attempt (the whole attempt), in milliseconds.').default(31000),
   retries: integer(0, undefined, '', 'Retries after the first attempt for connection errors, timeouts, 408, 429 and 5xx.').default(3),
   uploadLimit: integer(1, undefined, 'bytes', 'Largest compressed tarball that is uploaded, in bytes; bigger ones fail with an error naming their largest members.').default(104857600),
   keepFailed: integer(0, undefined, '', 'How many failed tarballs `<output>/failed/` keeps (the newest).').default(10),
+  requireRequestId: z
+    .boolean(expecting('true or false'))
+    .default(true)
+    .describe('Whether a 2xx answer must carry a `request_id` to count as accepted (an HTML login page or a wrong path does not).'),
+  trackUrl: httpUrl(
+    'Where `track` asks about uploads; default: `ship.url` with a last path segment `upload` replaced by `track`.',
+  ).optional(),
 };
+
+/** A collector key (§2), or `*` for every key. */
+const RULE_KEY = /^(?:\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,99})$/;
+/** An environment variable name. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether a mask pattern compiles (with `u` when it can, else without; see `compileMask`). */
+export function compileMask(source: string): RegExp | null {
+  for (const flags of ['gu', 'g']) {
+    try {
+      return new RegExp(source, flags);
+    } catch {
+      // try the next flag set
+    }
+  }
+  return null;
+}
+
+const names = (description: string) =>
+  z.array(text('a field name'), expecting('an array of non-empty strings')).describe(description).optional();
+
+const maskRule = z
+  .strictObject(
+    {
+      pattern: z
+        .string(expecting('a JavaScript regular expression'))
+        .min(1, expecting('a non-empty JavaScript regular expression'))
+        .refine((source) => compileMask(source) !== null, expecting('a valid JavaScript regular expression'))
+        .describe('JavaScript regular expression (source, without slashes); every match is replaced.'),
+      replace: z.string(expecting('a string')).describe('Replacement text (`$1`… refer to groups); default `***`.').optional(),
+      columns: z
+        .array(text('a column name'), expecting('an array of non-empty strings'))
+        .describe('csv only: the columns the mask applies to; default: every field.')
+        .optional(),
+    },
+    expecting('an object { pattern, replace?, columns? }'),
+  )
+  .describe('One mask rule.');
+
+const ruleSet = z
+  .strictObject(
+    {
+      drop: names('Columns (csv) or property names (json, any depth) removed.'),
+      hash: names('Columns or properties replaced by HMAC-SHA256(key, value), first 32 hex characters; needs the key.'),
+      mask: z.array(maskRule, expecting('an array of { pattern, replace?, columns? }')).describe('Regular-expression replacements.').optional(),
+    },
+    expecting('an object { drop?, hash?, mask? }'),
+  )
+  .describe('Rules for one collector key.');
+
+/** `redact` (contract §10). */
+export const redactShape = {
+  keyEnv: z
+    .string(expecting('an environment variable name'))
+    .regex(ENV_NAME, expecting('an environment variable name'))
+    .default('ANALYTICS_REDACT_KEY')
+    .describe('Environment variable holding the HMAC key for `hash` rules (at least 16 characters).'),
+  rules: z
+    .record(
+      z.string().regex(RULE_KEY, { error: () => 'is not a collector key ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 100 characters) or "*"' }),
+      ruleSet,
+      expecting('an object mapping collector keys (or "*") to rules'),
+    )
+    .default({})
+    .describe('Rules per collector key; `*` applies to every key (merged with the key\'s own).'),
+};
+
+const redactSchema = z
+  .strictObject(redactShape, expecting('an object { keyEnv?, rules }'))
+  .describe('Redaction applied to collected data before it is placed in a tarball (contract §10).');
 
 /** The keys of `coordination`. */
 export const coordinationShape = {
@@ -118,6 +198,7 @@ export const coordinationShape = {
     .regex(TABLE_NAME, expecting('a table name like analytics_collect_state or schema.table'))
     .default('analytics_collect_state')
     .describe('Table holding the state (created if missing).'),
+  timeoutMs: integer(1000, MAX_TIMER_MS, 'milliseconds', 'How long a database operation (connect, lock, query) may take.').default(30000),
 };
 
 /** The top-level keys. */
@@ -134,7 +215,13 @@ export const configShape = {
     209715200,
   ),
   gzipLevel: integer(1, 9, '', 'gzip compression level of the tarballs.').default(6),
-  collectorTimeoutMs: integer(1, undefined, 'milliseconds', 'How long one collector call may run before it is recorded as failed.').default(3600000),
+  collectorTimeoutMs: integer(1, MAX_TIMER_MS, 'milliseconds', 'How long one collector call may run before it is recorded as failed.').default(3600000),
+  concurrency: integer(1, 64, '', 'How many collections run at once (placement stays in collector order).').default(4),
+  lockStaleMs: integer(60000, MAX_TIMER_MS, 'milliseconds', 'A lock not refreshed for this long is taken over, from any host, with a warning.').default(600000),
+  historyFile: path('JSON Lines file of past runs; default: `history.jsonl` beside the state file; relative to the configuration file.').optional(),
+  historyKeep: integer(1, undefined, '', 'How many runs the history file keeps (the newest).').default(200),
+  metricsFile: path('File the run metrics are written to (Prometheus text format); default: none; relative to the configuration file.').optional(),
+  redact: redactSchema.optional(),
   packager: path('Module whose default export adapts tarball names, limits, headers, license check or transport; relative to the configuration file.').optional(),
   ship: z
     .strictObject(shipShape, expecting('an object of ship.* settings'))
@@ -159,7 +246,16 @@ const KNOWN_KEYS: Record<string, string[]> = {
   '': Object.keys(configShape),
   ship: Object.keys(shipShape),
   coordination: Object.keys(coordinationShape),
+  redact: Object.keys(redactShape),
 };
+
+/** The allowed keys of the object at `keys` (redact rules sit below a free collector key). */
+function knownKeysAt(keys: readonly PropertyKey[]): string[] {
+  const [first, second, , fourth] = keys.map(String);
+  if (first === 'redact' && second === 'rules' && keys.length === 3) return ['drop', 'hash', 'mask'];
+  if (first === 'redact' && second === 'rules' && fourth === 'mask' && keys.length === 5) return ['pattern', 'replace', 'columns'];
+  return KNOWN_KEYS[formatKeyPath(keys)] ?? [];
+}
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
@@ -168,7 +264,8 @@ export function formatKeyPath(keys: readonly PropertyKey[]): string {
   let out = '';
   for (const key of keys) {
     const name = String(key);
-    if (/^[$A-Za-z_][\w$-]*$/.test(name)) out += out ? `.${name}` : name;
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (/^[$A-Za-z_][\w$-]*$/.test(name)) out += out ? `.${name}` : name;
     else out += `[${JSON.stringify(name)}]`;
   }
   return out;
@@ -252,11 +349,11 @@ function fallbackPhrase(issue: z.core.$ZodRawIssue): string {
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): string[] {
   const where = (keys: readonly PropertyKey[]) => (keys.length ? `${file}: ${formatKeyPath(keys)}` : file);
   if (issue.code === 'unrecognized_keys') {
-    const parent = formatKeyPath(issue.path);
     return issue.keys.map((key) => {
-      const hint = suggestKey(key, KNOWN_KEYS[parent] ?? []);
+      const known = knownKeysAt(issue.path);
+      const hint = suggestKey(key, known);
       const keys = [...issue.path, key];
-      const fix = hint ? `did you mean ${formatKeyPath([...issue.path, hint])}?` : `remove it (allowed: ${(KNOWN_KEYS[parent] ?? []).join(', ')})`;
+      const fix = hint ? `did you mean ${formatKeyPath([...issue.path, hint])}?` : `remove it (allowed: ${known.join(', ')})`;
       return `${where(keys)} is not a known setting; ${fix}`;
     });
   }
@@ -268,11 +365,29 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): str
   return [`${subject} must be ${issue.message}, got ${showValue(value, isSecretPath(issue.path))}`];
 }
 
+/** The paths of every own `__proto__` key (JSON.parse makes them own properties). */
+function protoKeyPaths(value: unknown, at: PropertyKey[]): PropertyKey[][] {
+  if (value === null || typeof value !== 'object') return [];
+  if (at.length > 32) return [];
+  const found: PropertyKey[][] = [];
+  for (const key of Object.keys(value)) {
+    const keys = [...at, Array.isArray(value) ? Number(key) : key];
+    if (key === '__proto__') found.push(keys);
+    else found.push(...protoKeyPaths((value as Record<string, unknown>)[key], keys));
+  }
+  return found;
+}
+
 /**
  * Validates a configuration file's content. Pure: `file` is only used in messages. On failure, every problem is
  * listed, one line each, like `/p/analytics.config.json: ship.retries must be an integer >= 0, got -1`.
  */
 export function validateConfig(raw: unknown, file: string): ValidationResult<FileConfig> {
+  // zod's records and objects skip a `__proto__` key silently (or turn it into a prototype): refuse it first.
+  const poisoned = protoKeyPaths(raw, []);
+  if (poisoned.length > 0) {
+    return { ok: false, problems: poisoned.map((keys) => `${file}: ${formatKeyPath(keys)} is not allowed as a key; remove it`) };
+  }
   const result = configSchema.safeParse(raw, { error: fallbackPhrase });
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, problems: result.error.issues.flatMap((issue) => describeIssue(issue, raw, file)) };
@@ -320,7 +435,11 @@ function libpqPassword(value: string | undefined): string[] {
  * proxy variables of the environment: what the logger and error paths must mask (`createLogger({ redact })`).
  */
 export function configSecrets(
-  config: { ship: Partial<Record<'username' | 'password' | 'clientId' | 'clientSecret' | 'token' | 'identity' | 'url' | 'tokenUrl' | 'proxy', string>>; coordination: { postgres?: string } },
+  config: {
+    ship: Partial<Record<'username' | 'password' | 'clientId' | 'clientSecret' | 'token' | 'identity' | 'url' | 'tokenUrl' | 'proxy', string>>;
+    coordination: { postgres?: string };
+    redact?: { key: string | null } | null;
+  },
   env: NodeJS.ProcessEnv = {},
 ): string[] {
   const { ship } = config;
@@ -337,6 +456,7 @@ export function configSecrets(
     ...urlUserinfo(ship.proxy),
     ...urlUserinfo(config.coordination.postgres),
     ...libpqPassword(config.coordination.postgres),
+    config.redact?.key ?? undefined,
     ...['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].flatMap((name) => urlUserinfo(env[name])),
   ];
   return [...new Set(values.filter((value): value is string => typeof value === 'string' && value.length > 0))];

@@ -323,6 +323,8 @@ export function makeShipConfig(overrides: Partial<ShipConfig> = {}): ShipConfig 
     retries: 3,
     uploadLimit: 104857600,
     keepFailed: 10,
+    requireRequestId: true,
+    trackUrl: null,
     ...overrides,
   };
 }

@@ -91,6 +91,12 @@ describe('loadConfig: discovery', () => {
       maxDataSize: 209715200,
       gzipLevel: 6,
       collectorTimeoutMs: 3600000,
+      concurrency: 4,
+      lockStaleMs: 600000,
+      historyFile: join(cwd, '.analytics-collect/history.jsonl'),
+      historyKeep: 200,
+      metricsFile: null,
+      redact: null,
       packager: null,
       ship: {
         auth: 'none',
@@ -99,8 +105,10 @@ describe('loadConfig: discovery', () => {
         retries: 3,
         uploadLimit: 104857600,
         keepFailed: 10,
+        requireRequestId: true,
+        trackUrl: null,
       },
-      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state' },
+      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state', timeoutMs: 30000 },
     });
     assert.equal(toolVersion(), packageVersion);
   });
@@ -142,11 +150,29 @@ describe('loadConfig: file formats', () => {
     assert.equal(config.collectors, join(dir, 'c'));
   });
 
-  it('treats an empty --config file as all defaults', async () => {
-    const dir = tree({ 'empty.json': '' });
-    const config = await load(dir, { config: 'empty.json' });
-    assert.equal(config.configFile, join(dir, 'empty.json'));
-    assert.equal(config.gzipLevel, 6);
+  it('refuses an empty --config file, or one holding null, naming it and the fix', async () => {
+    const dir = tree({ 'empty.json': '', 'blank.yaml': '  \n', 'null.json': 'null', 'null.yaml': '~\n', 'braces.json': '{}' });
+    for (const name of ['empty.json', 'blank.yaml']) {
+      await assert.rejects(load(dir, { config: name }), (err: Error) => {
+        assert.equal((err as AppError).exitCode, 2);
+        assert.equal(err.message, `--config ${join(dir, name)}: is empty; write {} for every default, or remove the file`);
+        return true;
+      });
+    }
+    for (const name of ['null.json', 'null.yaml']) {
+      await assert.rejects(load(dir, { config: name }), { message: `--config ${join(dir, name)}: holds null; write {} for every default, or remove the file` });
+    }
+    assert.equal((await load(dir, { config: 'braces.json' })).gzipLevel, 6);
+  });
+
+  it('refuses an empty or null configuration file found by the search instead of skipping it', async () => {
+    const empty = tree({ '.git/': '', '.analyticsrc.json': '' });
+    await assert.rejects(load(empty), { message: /^configuration file .*\.analyticsrc\.json: is empty/ });
+    const nul = tree({ '.git/': '', 'analytics.config.json': 'null' });
+    await assert.rejects(load(nul), { message: /^configuration file .*analytics\.config\.json: holds null/ });
+    // A package.json without an "analytics" key is not a configuration file.
+    const pkg = tree({ 'package.json': { name: 'x' } });
+    assert.equal((await load(pkg)).configFile, null);
   });
 });
 
@@ -233,7 +259,7 @@ describe('loadConfig: validation', () => {
       `${file}: coordination.postgress is not a known setting; did you mean coordination.postgres?`,
       `${file}: coordination.table must be a table name like analytics_collect_state or schema.table, got "x y"`,
       `${file}: gzipLevel must be an integer from 1 to 9, got 0`,
-      `${file}: ship.extra is not a known setting; remove it (allowed: url, tokenUrl, proxy, contentType, auth, username, password, clientId, clientSecret, scope, token, identity, certFile, keyFile, caFile, headers, timeoutMs, retries, uploadLimit, keepFailed)`,
+      `${file}: ship.extra is not a known setting; remove it (allowed: url, tokenUrl, proxy, contentType, auth, username, password, clientId, clientSecret, scope, token, identity, certFile, keyFile, caFile, headers, timeoutMs, retries, uploadLimit, keepFailed, requireRequestId, trackUrl)`,
       `${file}: ship.password must be a non-empty string, got a number`,
       `${file}: ship.retries must be an integer >= 0, got "three"`,
     ]);

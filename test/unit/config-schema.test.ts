@@ -28,8 +28,11 @@ describe('validateConfig', () => {
       maxDataSize: 209715200,
       gzipLevel: 6,
       collectorTimeoutMs: 3600000,
-      ship: { auth: 'none', headers: {}, timeoutMs: 31000, retries: 3, uploadLimit: 104857600, keepFailed: 10 },
-      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state' },
+      concurrency: 4,
+      lockStaleMs: 600000,
+      historyKeep: 200,
+      ship: { auth: 'none', headers: {}, timeoutMs: 31000, retries: 3, uploadLimit: 104857600, keepFailed: 10, requireRequestId: true },
+      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state', timeoutMs: 30000 },
     });
   });
 
@@ -85,7 +88,7 @@ describe('validateConfig', () => {
       /maxDataSize must be an integer > 0 \(bytes\), got "5"$/,
       /colectors is not a known setting; did you mean collectors\?$/,
       /ship\.retries must be an integer >= 0, got -1$/,
-      /ship\.timeoutMs must be an integer > 0 \(milliseconds\), got 1\.5$/,
+      /ship\.timeoutMs must be an integer from 1 to 2147483647 \(milliseconds\), got 1\.5$/,
       /ship\.retrys is not a known setting; did you mean ship\.retries\?$/,
       /ship\.auth must be one of basic, service-account, bearer, mtls, identity, none, got "oauth"$/,
       /coordination\.lockname is not a known setting; did you mean coordination\.lockName\?$/,
@@ -101,7 +104,7 @@ describe('validateConfig', () => {
 
   it('lists the allowed keys when an unknown key resembles none', () => {
     const [problem] = problemsOf({ ship: { banana: 1 } });
-    assert.match(problem!, /ship\.banana is not a known setting; remove it \(allowed: url, tokenUrl, .*keepFailed\)$/);
+    assert.match(problem!, /ship\.banana is not a known setting; remove it \(allowed: url, tokenUrl, .*keepFailed, requireRequestId, trackUrl\)$/);
   });
 
   it('rejects a file that is not an object, and sections that are not objects', () => {
