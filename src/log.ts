@@ -1,21 +1,20 @@
 /**
  * The logger: pino JSON on stderr, or readable one-line events when stderr is a terminal (contract §7). Secrets
  * never reach the output, by two independent means: pino's `redact` masks fields whose names say "secret"
- * wherever they sit, and every written line is searched for the run's literal secret values, which catches a
- * secret inside a message, an error text or a field nobody thought of.
+ * wherever they sit, and every written line passes through the one redactor of src/secrets (every registered
+ * secret in every encoding), which catches a secret inside a message, an error text or a field nobody thought
+ * of — also when the logger writes to a file descriptor, past the CLI's output boundary.
  */
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
+import { MASK, redactSecrets } from './secrets/index.js';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Whether `value` names a log level (for checking `--log-level`). */
 export const isLogLevel = (value: string): value is LevelWithSilent => (LOG_LEVELS as readonly string[]).includes(value);
 
-export const REDACTED = '[REDACTED]';
-
-/** Values shorter than this are not searched for in lines: masking every "ab" would destroy the log. */
-const MIN_SECRET_LENGTH = 4;
+export const REDACTED = MASK;
 
 /** Field names that hold secrets, masked at any depth up to three levels (pino's redact needs explicit depths). */
 const SECRET_FIELDS = ['password', 'clientSecret', 'client_secret', 'token', 'accessToken', 'access_token', 'identity'];
@@ -29,26 +28,6 @@ export const REDACT_PATHS: readonly string[] = [
     return [`headers${key}`, `*.headers${key}`, `*.*.headers${key}`];
   }),
 ];
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * A function replacing every occurrence of the given secrets in a text with `[REDACTED]` — also their forms
- * inside a JSON string, URL-encoded and base64 (Basic auth sends `user:password` that way).
- */
-export function secretMasker(secrets: Iterable<string>): (text: string) => string {
-  const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
-    for (const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), Buffer.from(secret).toString('base64')]) {
-      needles.add(form);
-    }
-  }
-  if (needles.size === 0) return (text) => text;
-  // Longest first, so a secret containing another is masked whole.
-  const pattern = new RegExp([...needles].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
-  return (text) => text.replace(pattern, REDACTED);
-}
 
 /** Anything a formatted line can be handed to, synchronously (a stream, or the CLI's terminal writer). */
 export interface LineSink {
@@ -72,8 +51,6 @@ export interface LoggerOptions {
    * The CLI uses it on a terminal, where the progress line and the summary already say what these lines say.
    */
   demoteInfo?: DemoteInfo;
-  /** Secret values to mask wherever they appear in a line. */
-  redact?: Iterable<string>;
   /** Colours in pretty mode; default: on unless NO_COLOR is set (https://no-color.org). */
   colorize?: boolean;
 }
@@ -90,7 +67,7 @@ function sinkFor(destination: NodeJS.WritableStream | LineSink | number | undefi
  */
 export function createLogger(options: LoggerOptions): Logger {
   const sink = sinkFor(options.destination);
-  const mask = secretMasker(options.redact ?? []);
+  const mask = redactSecrets;
   let stream: DestinationStream;
   if (options.pretty) {
     const verbose = options.level === 'debug' || options.level === 'trace';

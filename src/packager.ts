@@ -6,7 +6,7 @@
 import { importUserModule } from './collect/load.js';
 import { resolve } from 'node:path';
 import { AppError, messageOf, usageError } from './errors.js';
-import { redactSecrets } from './ship/redact.js';
+import { escapeControlLine, redactSecrets } from './secrets/index.js';
 import type { ShipInfo, ShipResult, Shipper } from './types.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -201,17 +201,16 @@ function checkShipAnswer(file: string, answer: unknown): PackagerShipResult {
 
 /**
  * Adapts a packager's `ship()` to the Shipper union, so the retry wrapper and the pipeline treat it like HTTP.
- * `secrets` are masked in its error messages, in case a transport reports its own credentials.
+ * Its error messages are redacted (a transport may report its own credentials) and control characters escaped.
  */
-export function packagerShipper(packager: Packager, options: { secrets?: string[] } = {}): Shipper {
+export function packagerShipper(packager: Packager): Shipper {
   const ship = packager.ship;
   if (!ship) throw new TypeError(`packager ${packager.file} has no ship()`);
-  const secrets = options.secrets ?? [];
   return {
     async send(tarballPath, info): Promise<ShipResult> {
       const answer = await ship(tarballPath, info);
       if (answer.ok) return answer.requestId === undefined ? { status: 'sent' } : { status: 'sent', requestId: answer.requestId };
-      const error = redactSecrets(`upload of ${info.fileName} failed: ${messageOf(answer.error)}`, secrets);
+      const error = escapeControlLine(redactSecrets(`upload of ${info.fileName} failed: ${messageOf(answer.error)}`));
       return answer.retryable ? { status: 'retryable', error } : { status: 'failed', error };
     },
   };

@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
+import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
 import type { Outcome } from './outcome.js';
 import { processOutput, type Output } from './output.js';
 import { buildProgram } from './program.js';
@@ -17,6 +18,9 @@ const OUTCOME_EXIT: Record<Outcome, number> = { ok: 0, failed: EXIT_CODES.FAILED
  * that a collector abandoned after its timeout cannot keep the process alive.
  */
 export async function main(argv: readonly string[], out: Output = processOutput()): Promise<number> {
+  // The secrets boundary first (contract §5): nothing this process prints leaves unredacted.
+  registerSecretsFromEnv();
+  installOutputBoundary();
   const controller = new AbortController();
   let stoppedBy: string | null = null;
   const onSignal = (name: NodeJS.Signals): void => {

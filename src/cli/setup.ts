@@ -4,11 +4,11 @@
  */
 import type { Logger } from 'pino';
 import { applyPackagerDefaults, loadConfigWithSources, toolVersion } from '../config/load.js';
-import { configSecrets } from '../config/schema.js';
 import type { ConfigFlags, ResolvedConfig } from '../config/types.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type DemoteInfo } from '../log.js';
 import { loadPackager, type Packager } from '../packager.js';
 import { usageError } from '../errors.js';
+import { registerSecretsFromConfig } from '../secrets/index.js';
 import type { Output } from './output.js';
 
 export interface CommonFlags {
@@ -26,7 +26,6 @@ export interface Setup {
   packager: Packager | null;
   logger: Logger;
   version: string;
-  secrets: string[];
   /** Whether this command should show a progress line. */
   progress: boolean;
   /** Whether the terminal gets colours. */
@@ -94,13 +93,12 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
   };
   const loaded = await loadConfigWithSources({ cwd: options.cwd ?? process.cwd(), flags: configFlags, env });
   let config = loaded.config;
-  const secrets = configSecrets(config, env);
+  registerSecretsFromConfig(config, env);
   const logger = createLogger({
     level: level as never,
     pretty: out.interactive,
     colorize: features.color,
     destination: { write: (line: string) => out.log(line) },
-    redact: secrets,
     ...(progress ? { demoteInfo: routineTarballEvent } : {}),
   });
   let packager: Packager | null = null;
@@ -113,5 +111,5 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
       ...(headers !== undefined ? { headers } : {}),
     });
   }
-  return { config, packager, logger, version: toolVersion(), secrets, progress, color: features.color };
+  return { config, packager, logger, version: toolVersion(), progress, color: features.color };
 }

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { Client } from 'pg';
 import { AppError, messageOf, usageError } from '../errors.js';
+import { connectionStringSecrets, redactSecrets, registerSecret } from '../secrets/index.js';
 import type { PgModule } from './load.js';
 
 const UNPARSED = 'the server named by the connection string';
@@ -31,29 +32,12 @@ export function describeTarget(connectionString: string): string {
 
 /**
  * Removes the connection string and its password from a message. The drivers' own messages do not carry them, but
- * a URL parser's might; this is the last line of defence before text reaches a log.
+ * a URL parser's might; this is the last line of defence before text reaches a log. The password, in every form
+ * libpq accepts, joins the process's secrets (src/secrets), so it is masked wherever else it turns up too.
  */
 export function redact(text: string, connectionString: string): string {
-  let out = text.split(connectionString).join('<connection string>');
-  let password = '';
-  try {
-    password = new URL(connectionString).password;
-  } catch {
-    // not a URL: nothing more to look for
-  }
-  // Very short passwords would turn every message into noise; they are also not worth protecting by redaction.
-  for (const secret of new Set([password, safeDecode(password)])) {
-    if (secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  for (const secret of connectionStringSecrets(connectionString)) registerSecret(secret);
+  return redactSecrets(text.split(connectionString).join('<connection string>'));
 }
 
 export interface ConnectOptions {

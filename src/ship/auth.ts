@@ -5,6 +5,7 @@
  */
 import type { Got } from 'got';
 import type { ShipConfig } from '../config/types.js';
+import { registerSecret } from '../secrets/index.js';
 import type { ShipResult } from '../types.js';
 import { bodySnippet, classifyRequestError, isRetryableStatus, parseRetryAfter } from './classify.js';
 import { displayUrl } from './url.js';
@@ -104,6 +105,7 @@ function createTokenSource(options: TokenSourceOptions) {
     }
     cached = { value: body.access_token, renewAt: renewAt(body.expires_in, options.now()) };
     issued.push(body.access_token);
+    registerSecret(body.access_token);
     return { ok: true, headers: { authorization: `Bearer ${body.access_token}` } };
   }
 

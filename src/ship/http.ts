@@ -15,7 +15,7 @@ import { createAuth } from './auth.js';
 import { classifyRequestError, classifyResponse } from './classify.js';
 import { shippingProblem, validateShipConfig } from './configured.js';
 import { createAgents, describeProxy, proxyFor } from './proxy.js';
-import { redactSecrets, secretsOf } from './redact.js';
+import { escapeControlLine, redactSecrets } from '../secrets/index.js';
 import { displayUrl } from './url.js';
 
 export interface HttpShipperOptions {
@@ -92,8 +92,7 @@ export function createHttpShipper(config: ShipConfig, opts: HttpShipperOptions):
   };
   const upload = clientFor(url);
   const auth = createAuth(config, config.tokenUrl ? clientFor(config.tokenUrl).client : upload.client, now);
-  const staticSecrets = secretsOf(config, env);
-  const redact = (text: string): string => redactSecrets(text, [...staticSecrets, ...auth.runtimeSecrets()]);
+  const redact = (text: string): string => escapeControlLine(redactSecrets(text));
   const target = displayUrl(url);
 
   /** One request. `unauthorized` tells a 401 (worth a fresh token) from other failures. */

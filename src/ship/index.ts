@@ -7,13 +7,12 @@ import type { Logger } from 'pino';
 import type { ShipConfig } from '../config/types.js';
 import { type Packager, packagerShipper } from '../packager.js';
 import type { Shipper } from '../types.js';
+import { registerSecretsFromConfig } from '../secrets/index.js';
 import { withUploadGuard } from './guard.js';
 import { createHttpShipper } from './http.js';
-import { secretsOf } from './redact.js';
 import { withRetries } from './retry.js';
 
 export { shippingProblem, validateShipConfig } from './configured.js';
-export { SHIP_REDACT_PATHS, redactSecrets, secretsOf } from './redact.js';
 export { settleTarball, type SettleOptions, type Settled } from './settle.js';
 export { uploadGuardProblem } from './guard.js';
 export { withRetries } from './retry.js';
@@ -63,6 +62,8 @@ export interface CreateShipperOptions {
 export async function createShipper(options: CreateShipperOptions): Promise<Shipper> {
   const { config, packager, logger } = options;
   const env = options.env ?? process.env;
+  // The ship stage's own credentials join the process's secrets, whoever built the configuration.
+  registerSecretsFromConfig({ ship: config, coordination: {} }, env);
   const retry = {
     retries: config.retries,
     logger,
@@ -71,7 +72,7 @@ export async function createShipper(options: CreateShipperOptions): Promise<Ship
   };
   if (packager?.ship) {
     // The upload guard is about the HTTP ingress's limit; a custom transport has its own.
-    return stopAfterAuthRejection(withRetries(packagerShipper(packager, { secrets: secretsOf(config, env) }), retry));
+    return stopAfterAuthRejection(withRetries(packagerShipper(packager), retry));
   }
   const http = createHttpShipper(config, {
     version: options.version,

@@ -38,6 +38,8 @@ export type Misbehaviour =
       location?: string;
       /** Answer with the request headers as the body (to test that echoed secrets are masked). */
       echoHeaders?: boolean;
+      /** Answer with the request body as the body (a token endpoint echoing the form it was sent). */
+      echoBody?: boolean;
     }
   /** Destroy the connection without answering. */
   | 'reset'
@@ -122,12 +124,13 @@ export async function startIngress(options: IngressOptions = {}): Promise<TestIn
       req.socket.destroy();
       return 0;
     }
-    await readBody(req);
+    const received = await readBody(req);
     if (answer === 'hang') return 0;
     const headers: Record<string, string> = {};
     if (answer.retryAfter !== undefined) headers['retry-after'] = answer.retryAfter;
     if (answer.location !== undefined) headers.location = answer.location;
-    const body = answer.echoHeaders ? JSON.stringify(req.headers) : (answer.body ?? `status ${answer.status}`);
+    const echoed = answer.echoBody ? received.toString('utf8') : undefined;
+    const body = answer.echoHeaders ? JSON.stringify(req.headers) : (echoed ?? answer.body ?? `status ${answer.status}`);
     return send(res, answer.status, body, headers);
   }
 

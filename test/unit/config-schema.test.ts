@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { configJsonSchema, configJsonSchemaText } from '../../src/config/json-schema.js';
-import { configSecrets, validateConfig } from '../../src/config/schema.js';
+import { validateConfig } from '../../src/config/schema.js';
 
 const FILE = '/project/analytics.config.json';
 
@@ -223,29 +223,6 @@ describe('validateConfig', () => {
     assert.match(problems.join('\n'), /ship\.headers\.X-Ok must be a string without line breaks, got a string/);
     assert.ok(!problems.join('\n').includes('abcdefgh'));
     assert.equal(problemsOf({ ship: { headers: { AUTHORIZATION: 'x' } } }).length, 1);
-  });
-});
-
-describe('configSecrets', () => {
-  it('collects credentials, URL userinfo, the database password and proxy variables', () => {
-    const secrets = configSecrets(
-      {
-        ship: { username: 'alice', password: 'pw-1', token: 'tok', proxy: 'http://puser:p%40ss@proxy:3128' },
-        coordination: { postgres: "host=db password='db pass' user=x" },
-      },
-      { HTTPS_PROXY: 'http://envuser:envpass@proxy:1' },
-    );
-    for (const value of ['alice', 'pw-1', 'alice:pw-1', 'tok', 'puser', 'p%40ss', 'p@ss', 'puser:p@ss', 'db pass', 'envpass']) {
-      assert.ok(secrets.includes(value), `${value} missing from ${JSON.stringify(secrets)}`);
-    }
-    assert.deepEqual(configSecrets({ ship: { url: 'postgres://u:dbpw@h/d' }, coordination: { postgres: 'postgresql://pg:pgpw@h/d' } }).sort(), [
-      'dbpw',
-      'pg',
-      'pg:pgpw',
-      'pgpw',
-      'u',
-      'u:dbpw',
-    ]);
   });
 });
 

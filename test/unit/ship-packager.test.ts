@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { loadPackager, packagerShipper } from '../../src/packager.js';
 import { createShipper } from '../../src/ship/index.js';
+import { clearSecrets, registerSecret } from '../../src/secrets/index.js';
 import { captureLogger, makeShipConfig } from '../helpers/ingress.js';
 import type { ShipInfo } from '../../src/types.js';
 
@@ -103,7 +104,7 @@ describe('loadPackager', () => {
 });
 
 describe('packagerShipper', () => {
-  it('maps answers, throws and malformed answers to the Shipper union, masking secrets', async () => {
+  it('maps answers, throws and malformed answers to the Shipper union, masking secrets', async (t) => {
     const p = await loadPackager(
       await module(`let n = 0;
         const answers = [
@@ -115,13 +116,15 @@ describe('packagerShipper', () => {
         ];
         export default { ship: async () => { const i = n++; if (i < answers.length) return answers[i]; throw new Error('disk full'); } };`),
     );
-    const shipper = packagerShipper(p, { secrets: ['AKIA-SECRET-1'] });
+    registerSecret('AKIA-SECRET-1');
+    t.after(clearSecrets);
+    const shipper = packagerShipper(p);
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await shipper.send('/tmp/x-0.tar.gz', info));
     assert.deepEqual(results.map((r) => r.status), ['retryable', 'failed', 'sent', 'failed', 'failed', 'failed']);
     const errors = results.map((r) => ('error' in r ? r.error : ''));
     assert.match(errors[0]!, /bucket busy/);
-    assert.equal(errors[1], 'upload of x-0.tar.gz failed: denied for key [redacted]');
+    assert.equal(errors[1], 'upload of x-0.tar.gz failed: denied for key ***');
     assert.match(errors[3]!, /ship\(\) returned an object; return \{ ok: true/);
     assert.match(errors[4]!, /ship\(\) returned undefined/);
     assert.match(errors[5]!, /ship\(\) failed: disk full/);
