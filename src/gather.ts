@@ -156,6 +156,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
       logger: logger.child({ collector: collector.key }),
       signal,
       now,
+      redact: config.redact,
     });
   };
 

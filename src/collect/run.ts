@@ -6,6 +6,9 @@ import { lstat, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
+import type { RedactConfig } from '../config/types.js';
+import { redactOutcome } from '../redact/outcome.js';
+import type { RedactionSummary } from '../redact/types.js';
 import type { Collector, CollectorContext } from './register.js';
 
 /** One file a collection produced, ready to be placed. */
@@ -27,6 +30,8 @@ export interface CollectionResult {
   finishedAt: Date;
   /** The directory the collector was given. */
   outputDir: string;
+  /** What redaction (contract §10) did; null when no rule applies to the collector's key. */
+  redaction: RedactionSummary | null;
 }
 
 export interface RunCollectionInput {
@@ -43,6 +48,8 @@ export interface RunCollectionInput {
   /** The run's signal (SIGINT/SIGTERM). */
   signal: AbortSignal;
   now?: () => Date;
+  /** Redaction rules (config `redact`), applied to the output before it is placed. */
+  redact?: RedactConfig | null;
 }
 
 /** Runs the collector, waiting at most `timeoutMs`; a timed-out collector is abandoned, its late output ignored. */
@@ -87,10 +94,14 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     }
   })();
   try {
-    const outcome = await Promise.race([work, stopped]);
+    const collected = await Promise.race([work, stopped]);
+    // Redaction (src/redact): replaces the collector's files before anything places them; may fail the collection.
+    const { outcome, redaction } = await redactOutcome(collected, {
+      key: collector.key, format: collector.format, redact: input.redact, maxDataSize: input.maxDataSize, outputDir, signal: input.signal,
+    });
     // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
     if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });
-    return { outcome, startedAt, finishedAt: now(), outputDir };
+    return { outcome, startedAt, finishedAt: now(), outputDir, redaction };
   } finally {
     clearTimeout(timer);
     if (onAbort) input.signal.removeEventListener('abort', onAbort);
