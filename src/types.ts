@@ -17,11 +17,19 @@ export interface StateStore {
   write(state: State): Promise<void>;
   /** Human name for messages, e.g. the file path or `postgres table analytics_collect_state`. Never a secret. */
   describe(): string;
+  /** The cluster's clock (§8): the database's now(). Absent → the local clock. */
+  now?(): Promise<Date>;
+  /** Proves the state can be written (§8), before anything is gathered; throws AppError('USAGE'). */
+  checkWritable?(): Promise<void>;
 }
 
 /** A held run lock. */
 export interface HeldLock {
   release(): Promise<void>;
+  /** Registered by the run; called once if the lock is lost (its connection failed: another node may hold it now). */
+  onLost?(listener: (err: Error) => void): void;
+  /** Who holds it, for messages (e.g. the PostgreSQL backend). */
+  describeHolder?(): string;
 }
 
 /** Takes the single-run lock without waiting; throws AppError('LOCKED') naming the holder when it is taken. */

@@ -24,7 +24,7 @@ const HEADER_VALUE = /^[^\r\n\0]*$/;
 /** libpq `key=value` pairs; values may be single-quoted with backslash escapes. */
 const LIBPQ_PAIRS = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s'\\]+)\s*)+$/;
 /** A PostgreSQL identifier we can safely quote, optionally schema-qualified. */
-const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/;
+const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 /** Every issue raised by a field carries one message: the noun phrase of what it expects ("an integer >= 0"). */
 const expecting = (phrase: string) => ({ error: () => phrase });

@@ -4,11 +4,22 @@
  */
 import type { CoordinationConfig } from '../config/types.js';
 import type { Locker, StateStore } from '../types.js';
-import { pgLocker } from './lock.js';
+import { DEFAULT_TIMEOUT_MS, pgLocker } from './lock.js';
 import { pgStateStore } from './store.js';
 
 export { advisoryLockKey, pgLocker, type PgLockerOptions } from './lock.js';
 export { pgStateStore, type PgStateStoreOptions } from './store.js';
+
+export interface PgCoordinationOptions {
+  /** Legacy: also called when the lock is lost (the run registers with `HeldLock.onLost`). */
+  onLockLost?: (error: Error) => void;
+  /** The run's signal: a database wait in progress when it fires is abandoned. */
+  signal?: AbortSignal;
+  /** For the migration notice and the clock warning. */
+  logger?: { info(msg: string): void; warn(msg: string): void };
+  /** The JSON state file's store: its positions are the start when the table has no row yet (§8). */
+  migrateFrom?: StateStore;
+}
 
 /**
  * The locker and state store for a configuration, or null when `coordination.postgres` is not set. Both share
@@ -16,16 +27,28 @@ export { pgStateStore, type PgStateStoreOptions } from './store.js';
  */
 export function pgCoordination(
   coordination: CoordinationConfig,
-  options: { onLockLost?: (error: Error) => void } = {},
+  options: PgCoordinationOptions = {},
 ): { locker: Locker; store: StateStore } | null {
   const connectionString = coordination.postgres;
   if (connectionString === undefined || connectionString === '') return null;
+  const timeoutMs = (coordination as { timeoutMs?: number }).timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const signal = options.signal ? { signal: options.signal } : {};
   return {
     locker: pgLocker({
       connectionString,
       lockName: coordination.lockName,
+      timeoutMs,
+      ...signal,
       ...(options.onLockLost === undefined ? {} : { onLost: options.onLockLost }),
     }),
-    store: pgStateStore({ connectionString, table: coordination.table, stateId: coordination.lockName }),
+    store: pgStateStore({
+      connectionString,
+      table: coordination.table,
+      stateId: coordination.lockName,
+      timeoutMs,
+      ...signal,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.migrateFrom ? { migrateFrom: options.migrateFrom } : {}),
+    }),
   };
 }

@@ -11,7 +11,7 @@ import type { CsvFileSplitter } from '../collect/csv-splitter.js';
 import { usageError } from '../errors.js';
 import { sendCancelRequest } from './cancel.js';
 import { connect } from './connection.js';
-import { toConnectionUrl } from './conninfo.js';
+import { parseConnInfo } from './conninfo.js';
 import { loadCopyStreams, loadPg } from './load.js';
 import { copyStatement } from './sql.js';
 
@@ -57,19 +57,23 @@ export async function copyToCsv(options: CopyToCsvOptions): Promise<string[]> {
   if (typeof query !== 'string') throw usageError('copyToCsv: "query" must be a string');
   signal?.throwIfAborted();
   const { to: copyTo } = await loadCopyStreams('copyToCsv (analytics-collect/postgres)');
-  const client =
-    given ??
-    (await connect(await loadPg('copyToCsv (analytics-collect/postgres)'), {
-      connectionString: toConnectionUrl(connectionString!, 'copyToCsv: connectionString'),
-      purpose: 'copyToCsv',
-    }));
+  const setting = 'copyToCsv: connectionString';
+  const session =
+    given === undefined
+      ? await connect(await loadPg('copyToCsv (analytics-collect/postgres)'), {
+          info: parseConnInfo(connectionString!, setting),
+          setting,
+          purpose: 'copyToCsv',
+        })
+      : undefined;
+  const client = given ?? session!.client;
   try {
     const sql = copyStatement(query, params, (text) => client.escapeLiteral(text));
     signal?.throwIfAborted();
     await transfer(client, client.query(copyTo(sql)), out.writable(), signal);
     return await out.close();
   } finally {
-    if (given === undefined) await client.end().catch(() => undefined);
+    await session?.end();
   }
 }
 

@@ -28,3 +28,14 @@ export function parseTableName(text: string, key = 'coordination.table'): TableN
     ? { schema: null, name: first, quoted: quote(first) }
     : { schema: first, name: second, quoted: `${quote(first)}.${quote(second)}` };
 }
+
+/**
+ * A name from the configuration (a lock name, a table name) as it may appear in a message: quoted, control
+ * characters escaped (nothing can drive a terminal), and cut after `max` characters with the full length said.
+ */
+export function showName(name: string, max = 60): string {
+  const chars = [...name];
+  const shown = chars.length > max ? chars.slice(0, max).join('') : name;
+  const quoted = JSON.stringify(shown).replace(/[\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > max ? `${quoted.slice(0, -1)}…" (${chars.length} characters)` : quoted;
+}

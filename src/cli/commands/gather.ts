@@ -41,10 +41,13 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${[...known].join(', ')}`);
     }
   }
-  const coordination = pgCoordination(config.coordination);
-  const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
+  const fileStore = fileStateStore(config.stateFile);
+  // §8: database waits end with the run's signal; the JSON state's positions seed an empty state table.
+  const coordination = pgCoordination(config.coordination, { signal, logger, migrateFrom: fileStore });
+  const store: StateStore = coordination?.store ?? fileStore;
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   await store.read(); // a damaged state is a usage error, reported before the lock is tried
+  if (mode === 'ship') await store.checkWritable?.(); // §8: a state that cannot be written is found before gathering
   if (mode === 'ship') checkShipSettings(config);
   await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });
 
