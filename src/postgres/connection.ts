@@ -15,6 +15,7 @@ import { tlsHint, tlsPlan } from './tls.js';
 
 /** Grace on top of the server-side timeouts, so the server's own (clearer) error normally arrives first. */
 const CLIENT_GRACE_MS = 1000;
+const STATEMENT_GRACE_MS = 300;
 /** How long a connection attempt may take when no `timeoutMs` is given (copyToCsv). */
 const DEFAULT_CONNECT_MS = 10_000;
 
@@ -174,7 +175,8 @@ async function attempt(pg: PgModule, options: ConnectOptions, ssl: ClientConfig[
     ...(info.user === undefined ? {} : { user: info.user }),
     ...(info.password === undefined ? {} : { password: info.password }),
     ...(info.options === undefined ? {} : { options: info.options }),
-    ...(timeoutMs === undefined ? {} : { statement_timeout: timeoutMs, lock_timeout: timeoutMs }),
+    // The lock wait's own error (it names the cause) comes before the statement's, which comes before our timer's.
+    ...(timeoutMs === undefined ? {} : { lock_timeout: timeoutMs, statement_timeout: timeoutMs + STATEMENT_GRACE_MS }),
   };
   const client = new pg.Client(config);
   let ready = false;
