@@ -4,7 +4,7 @@
  */
 import type { CoordinationConfig } from '../config/types.js';
 import type { Locker, StateStore } from '../types.js';
-import { DEFAULT_TIMEOUT_MS, pgLocker } from './lock.js';
+import { pgLocker } from './lock.js';
 import { pgStateStore } from './store.js';
 
 export { advisoryLockKey, pgLocker, type PgLockerOptions } from './lock.js';
@@ -31,7 +31,7 @@ export function pgCoordination(
 ): { locker: Locker; store: StateStore } | null {
   const connectionString = coordination.postgres;
   if (connectionString === undefined || connectionString === '') return null;
-  const timeoutMs = (coordination as { timeoutMs?: number }).timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { timeoutMs } = coordination;
   const signal = options.signal ? { signal: options.signal } : {};
   return {
     locker: pgLocker({
