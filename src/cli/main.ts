@@ -2,12 +2,12 @@
  * The CLI entry: runs one command and maps its outcome, or what it threw, to an exit status (contract §7).
  * The only module that decides exit codes.
  */
-import { CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
 import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
+import { jsonErrorDocument, wantsJson } from './json-error.js';
 import type { Outcome } from './outcome.js';
 import { processOutput, type Output } from './output.js';
-import { buildProgram } from './program.js';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -35,11 +35,20 @@ export async function main(argv: readonly string[], out: Output = processOutput(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let status = 0;
-  const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]));
   try {
+    // Loaded here, not at the top: `--version` needs none of it (start-up time).
+    if (isVersionOnly(argv)) {
+      out.result((await import('./version.js')).toolVersion());
+      return 0;
+    }
+    const { buildProgram } = await import('./program.js');
+    const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]));
     await program.parseAsync(argv as string[]);
   } catch (err) {
     status = exitStatusOf(err, out, stoppedBy);
+    // With --json, a script reading stdout gets the error too (contract §7).
+    const json = wantsJson(argv) ? jsonErrorDocument(status, err) : null;
+    if (json !== null) out.result(json);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -49,8 +58,14 @@ export async function main(argv: readonly string[], out: Output = processOutput(
   return status;
 }
 
+/** `analytics-collect --version` (or `-V`) and nothing else. */
+const isVersionOnly = (argv: readonly string[]): boolean => argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
+
+const isCommanderError = (err: unknown): err is CommanderError =>
+  err instanceof Error && typeof (err as Partial<CommanderError>).code === 'string' && (err as CommanderError).code.startsWith('commander.');
+
 function exitStatusOf(err: unknown, out: Output, stoppedBy: string | null): number {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     // Commander printed its own text already: help and version (exit 0), or the usage problem (exit 2).
     return err.exitCode === 0 ? 0 : EXIT_CODES.USAGE;
   }

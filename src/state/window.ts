@@ -70,9 +70,10 @@ export function resolveRunWindow({ since, until: untilFlag, now, state }: RunWin
   return { since: since === undefined ? null : copy(since), until: copy(until), lastGather: copy(lastGather), warnings };
 }
 
-// YYYY-MM-DD, optionally followed by THH:MM[:SS[.fraction]] and an offset (Z or ±HH:MM / ±HHMM / ±HH).
+// YYYY-MM-DD, optionally followed by THH:MM[:SS[.fraction]] and an offset (Z or ±HH:MM / ±HHMM / ±HH); a space may
+// stand for the T, as RFC 3339 allows ("2026-11-30 10:00").
 const DATE_PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
 /**
  * Parses a DATE flag value: ISO 8601 (`2026-11-01`, `2026-11-01T12:00`, `2026-11-01T12:00:00.5Z`,

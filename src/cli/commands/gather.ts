@@ -14,6 +14,7 @@ import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
 import { ProgressDisplay, type PlannedCollector } from '../progress.js';
 import { setup, type CommonFlags } from '../setup.js';
+import { didYouMean } from '../suggest.js';
 import { gatherSummary } from '../summary.js';
 
 export interface GatherFlags extends CommonFlags {
@@ -38,7 +39,11 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
     const known = new Set(collectors.map((c) => c.collector.key));
     const unknown = only.filter((k) => !known.has(k));
     if (unknown.length > 0) {
-      throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${[...known].join(', ')}`);
+      const named = unknown.map((k) => {
+        const suggestion = didYouMean(k, [...known]);
+        return suggestion ? `${k} (did you mean ${suggestion}?)` : k;
+      });
+      throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; known keys: ${[...known].join(', ')}`);
     }
   }
   const fileStore = fileStateStore(config.stateFile);

@@ -1,9 +1,11 @@
 /**
- * `analytics-collect ship TARBALL...`: uploads existing tarballs by the rules of `gather --ship`. It never deletes
- * or moves them and never touches the state or the lock.
+ * `analytics-collect ship TARBALL... [--delete]`: uploads existing tarballs by the rules of `gather --ship`. It
+ * never moves them and never touches the state or the lock; with `--delete` it deletes each accepted one (so
+ * that `ship failed/*.tar.gz` run twice does not send duplicates).
  */
+import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { AppError } from '../../errors.js';
+import { AppError, messageOf } from '../../errors.js';
 import { checkAllowed, checkShipSettings } from '../preflight.js';
 import { shipInfoFromFile } from '../../ship/info.js';
 import type { ShipInfo } from '../../types.js';
@@ -12,7 +14,14 @@ import { formatBytes, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
 import { shipSummary, type ShipCommandResult } from '../summary.js';
 
-export async function shipCommand(files: string[], flags: CommonFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+export interface ShipFlags extends CommonFlags {
+  delete?: boolean;
+}
+
+/** A result of the ship command, with what is on disk now (contract §7's `disposition`). */
+type ShipRow = ShipCommandResult & { disposition: 'kept' | 'deleted' };
+
+export async function shipCommand(files: string[], flags: ShipFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
   const startedAt = Date.now();
   const { config, packager, logger, version, progress } = await setup(flags, out, { progress: true });
   checkShipSettings(config);
@@ -25,7 +34,8 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
   await checkAllowed(config, packager, { shipping: true, nothing: 'nothing was shipped' });
 
   const shipper = await (await import('../../ship/index.js')).createShipper({ config: config.ship, packager, version, logger });
-  const results: ShipCommandResult[] = [];
+  const results: ShipRow[] = [];
+  let undeleted = 0;
   try {
     for (const [index, { path, info }] of infos.entries()) {
       if (signal.aborted) break;
@@ -34,6 +44,16 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
       const shipped = result.status === 'sent';
       if (shipped) logger.info({ tarball: path, requestId: result.requestId }, `shipped ${info.fileName}`);
       else logger.error({ tarball: path }, `upload of ${info.fileName} failed: ${result.error}`);
+      let disposition: ShipRow['disposition'] = 'kept';
+      if (shipped && flags.delete) {
+        try {
+          await rm(path);
+          disposition = 'deleted';
+        } catch (err) {
+          undeleted++;
+          logger.error({ tarball: path }, `${info.fileName} was shipped but cannot be deleted (${messageOf(err)}); delete it by hand or it is sent again`);
+        }
+      }
       results.push({
         path,
         bytes: info.bytes,
@@ -41,6 +61,7 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
         shipped,
         requestId: shipped ? (result.requestId ?? null) : null,
         error: shipped ? null : result.error,
+        disposition,
       });
     }
   } finally {
@@ -48,9 +69,13 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
   }
   if (flags.json) out.result(JSON.stringify(jsonShipReport(results)));
   else for (const r of results) if (r.shipped) out.result(r.path);
-  const failed = results.length < infos.length || results.some((r) => !r.shipped);
+  const failed = results.length < infos.length || results.some((r) => !r.shipped) || undeleted > 0;
   if (!flags.quiet || failed) {
-    out.note(shipSummary(results, { cwd: process.cwd(), elapsedMs: Date.now() - startedAt, interrupted: signal.aborted, total: infos.length }));
+    const deleted = results.filter((r) => r.disposition === 'deleted').length;
+    out.note(
+      shipSummary(results, { cwd: process.cwd(), elapsedMs: Date.now() - startedAt, interrupted: signal.aborted, total: infos.length }) +
+        (flags.delete ? `\nDeleted ${deleted} accepted tarball${deleted === 1 ? '' : 's'} (--delete)${undeleted > 0 ? `; ${undeleted} could not be deleted` : ''}.` : ''),
+    );
   }
   if (signal.aborted) throw new AppError('INTERRUPTED', 'stopped by a signal');
   return failed ? 'failed' : 'ok';
@@ -60,6 +85,6 @@ export async function shipCommand(files: string[], flags: CommonFlags, out: Outp
  * `ship --json`: the same document as `gather --json` (contract §7), so one parser reads both; there is no window
  * and no collection, so `since`/`until` are null and `collections` is empty.
  */
-export function jsonShipReport(results: readonly ShipCommandResult[]): object {
+export function jsonShipReport(results: readonly ShipRow[]): object {
   return { mode: 'ship', since: null, until: null, tarballs: results, collections: [] };
 }

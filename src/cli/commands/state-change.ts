@@ -1,0 +1,115 @@
+/**
+ * `analytics-collect state set KEY DATE` and `state reset KEY` (contract §7): change one key of the state so that
+ * nobody edits the state file by hand. Under the run's lock (exit 3 while a gather holds it), written
+ * atomically by the state store (JSON file or PostgreSQL table), printing old → new.
+ */
+import { loadCollectors } from '../../collect/load.js';
+import { AppError, messageOf, usageError } from '../../errors.js';
+import { pgCoordination } from '../../postgres/coordination.js';
+import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
+import type { Locker, State, StateStore } from '../../types.js';
+import type { Outcome } from '../outcome.js';
+import type { Output } from '../output.js';
+import { setup, type CommonFlags } from '../setup.js';
+import { didYouMean } from '../suggest.js';
+
+/** How far ahead of the clock a DATE may be (the contract's tolerance for clocks that differ a little). */
+const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+
+/** One key's change, as printed and as `--json`. */
+export interface StateChange {
+  command: 'state set' | 'state reset';
+  store: string;
+  key: string;
+  /** Each changed entry (the key, and for reset also `<key>_full`): ISO dates, null when absent. */
+  changes: { key: string; old: string | null; new: string | null }[];
+}
+
+export async function stateSetCommand(key: string, date: string, flags: CommonFlags, out: Output): Promise<Outcome> {
+  const value = parseDateFlag('DATE', date);
+  return changeState('state set', key, flags, out, async (state, now) => {
+    if (value.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+      throw usageError(
+        `state set ${key}: ${value.toISOString()} is in the future (now is ${now.toISOString()}); a position may be at most 5 minutes ahead`,
+      );
+    }
+    const entries = copyEntries(state.entries);
+    entries[key] = value;
+    return { ...state, entries };
+  });
+}
+
+export async function stateResetCommand(key: string, flags: CommonFlags, out: Output): Promise<Outcome> {
+  return changeState('state reset', key, flags, out, async (state) => {
+    const entries = copyEntries(state.entries);
+    delete entries[key];
+    delete entries[`${key}_full`];
+    return { ...state, entries };
+  });
+}
+
+type Change = (state: State, now: Date) => Promise<State>;
+
+async function changeState(command: StateChange['command'], key: string, flags: CommonFlags, out: Output, change: Change): Promise<Outcome> {
+  const { config } = await setup(flags, out, { defaultLevel: 'warn' });
+  const coordination = pgCoordination(config.coordination);
+  const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
+  const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
+  const lock = await locker.acquire();
+  let result: StateChange;
+  try {
+    const state = await store.read();
+    if (!Object.hasOwn(state.entries, key)) await checkKnownKey(command, key, config.collectors, state);
+    // The cluster's clock (§8) when the store has one (PostgreSQL), else this machine's.
+    const now = (await (store as { now?: () => Promise<Date> }).now?.()) ?? new Date();
+    const next = await change(state, now);
+    await store.write(next);
+    result = { command, store: store.describe(), key, changes: changesOf(key, state, next) };
+  } finally {
+    await lock.release();
+  }
+  // TODO(monitor): once src/history/index.ts's recordRun() is on main, record the change here:
+  //   await recordRun({ command, mode: null, exitCode: 0, ... }, config);
+  // (contract §7: `state set|reset` adds a history entry with `command` `state set`/`state reset`, `mode` null).
+  if (flags.json) out.result(JSON.stringify(result));
+  else out.result(describeChange(result));
+  return 'ok';
+}
+
+/** A KEY must be a collector's key or already in the state (contract §7); a typo is exit 2 with a suggestion. */
+async function checkKnownKey(command: string, key: string, collectorsDir: string, state: State): Promise<void> {
+  let keys: string[];
+  try {
+    keys = (await loadCollectors(collectorsDir)).map((l) => l.collector.key).filter((k) => k !== 'config');
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw usageError(
+      `${command} ${key}: ${key} is not in the state, and the collectors cannot be loaded to check it (${messageOf(err)})`,
+      err,
+    );
+  }
+  if (keys.includes(key)) return;
+  const known = [...new Set([...keys, ...Object.keys(state.entries)])].sort();
+  const suggestion = didYouMean(key, known);
+  throw usageError(
+    `${command}: unknown key ${key}${suggestion ? ` (did you mean ${suggestion}?)` : ''}; ` +
+      `it is neither a collector's key nor in the state; known keys: ${known.join(', ') || 'none'}`,
+  );
+}
+
+function copyEntries(entries: Record<string, Date>): Record<string, Date> {
+  // Keys like `constructor` must work: no prototype.
+  return Object.assign(Object.create(null) as Record<string, Date>, entries);
+}
+
+function changesOf(key: string, before: State, after: State): StateChange['changes'] {
+  const iso = (state: State, k: string): string | null => (Object.hasOwn(state.entries, k) ? state.entries[k]!.toISOString() : null);
+  return [key, `${key}_full`]
+    .filter((k) => k === key || iso(before, k) !== iso(after, k))
+    .map((k) => ({ key: k, old: iso(before, k), new: iso(after, k) }));
+}
+
+function describeChange({ store, changes }: StateChange): string {
+  const lines = changes.map((c) => `${c.key}: ${c.old ?? '(none)'} → ${c.new ?? '(none)'}`);
+  return [...lines, `state: ${store}`].join('\n');
+}
