@@ -21,6 +21,9 @@ export interface TarballBaseArgs {
 /** What a packager's `ship()` answers. `retryable` failures follow the retry rule. */
 export type PackagerShipResult = { ok: true; requestId?: string } | { ok: false; error: string; retryable?: boolean };
 
+/** What a packager's `check()` answers (for `check --ship`): a throw counts as `{ ok: false }` with its message. */
+export type PackagerCheckResult = { ok: true; message?: string } | { ok: false; error: string };
+
 /** The default export of a packager module: every member optional, each function possibly async. */
 export interface PackagerModule {
   /** The tarball name stem (before `-<n>.tar.gz`); no slashes. */
@@ -37,6 +40,8 @@ export interface PackagerModule {
   isShippingConfigured?(): MaybePromise<boolean>;
   /** A custom transport replacing HTTP. */
   ship?(tarballPath: string, info: ShipInfo): MaybePromise<PackagerShipResult>;
+  /** For `check --ship`: tests the custom transport without sending data. */
+  check?(): MaybePromise<PackagerCheckResult>;
 }
 
 /** A loaded packager: values resolved, functions made async and their answers checked. */
@@ -50,9 +55,10 @@ export interface Packager {
   isLicenseValid?(): Promise<boolean>;
   isShippingConfigured?(): Promise<boolean>;
   ship?(tarballPath: string, info: ShipInfo): Promise<PackagerShipResult>;
+  check?(): Promise<PackagerCheckResult>;
 }
 
-const FUNCTION_MEMBERS = ['tarballBase', 'headers', 'isLicenseValid', 'isShippingConfigured', 'ship'] as const;
+const FUNCTION_MEMBERS = ['tarballBase', 'headers', 'isLicenseValid', 'isShippingConfigured', 'ship', 'check'] as const;
 const VALUE_MEMBERS = ['maxDataSize', 'contentType'] as const;
 const KNOWN = new Set<string>([...FUNCTION_MEMBERS, ...VALUE_MEMBERS]);
 
@@ -174,6 +180,21 @@ export async function loadPackager(path: string): Promise<Packager> {
         return { ok: false, error: `packager ${file}: ship() failed: ${messageOf(err)}` };
       }
       return checkShipAnswer(file, answer);
+    };
+  }
+  if (mod.check) {
+    const fn = mod.check.bind(mod);
+    packager.check = async () => {
+      let answer: unknown;
+      try {
+        answer = await fn();
+      } catch (err) {
+        return { ok: false, error: messageOf(err) };
+      }
+      const a = (answer ?? {}) as { ok?: unknown; message?: unknown; error?: unknown };
+      if (a.ok === true) return typeof a.message === 'string' ? { ok: true, message: a.message } : { ok: true };
+      if (a.ok === false && typeof a.error === 'string') return { ok: false, error: a.error };
+      return { ok: false, error: `check() returned ${describe(answer)}; return { ok: true, message? } or { ok: false, error }` };
     };
   }
   return packager;

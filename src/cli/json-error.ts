@@ -2,7 +2,7 @@
  * `--json` errors (contract §7): a command ending with exit 2, 3 or 4 prints
  * `{ "error": { "exitCode", "message" } }` on stdout, so `| jq` gets something to read.
  */
-import { messageOf } from '../errors.js';
+import { AppError, messageOf } from '../errors.js';
 
 const JSON_EXIT_CODES = new Set([2, 3, 4]);
 
@@ -20,4 +20,12 @@ export function jsonErrorDocument(exitCode: number, err: unknown): string | null
     .replace(/^error:\s*/i, '')
     .replace(/\s*\(Did you mean (.*)\)$/s, ' (did you mean $1)');
   return JSON.stringify({ error: { exitCode, message } });
+}
+
+/**
+ * An error whose command already printed its JSON document (with an `error` member) on stdout: main.ts prints
+ * the message on stderr but no second document.
+ */
+export class ReportedError extends AppError {
+  readonly jsonPrinted = true;
 }

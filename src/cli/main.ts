@@ -5,7 +5,7 @@
 import type { CommanderError } from 'commander';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
 import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
-import { jsonErrorDocument, wantsJson } from './json-error.js';
+import { jsonErrorDocument, ReportedError, wantsJson } from './json-error.js';
 import type { Outcome } from './outcome.js';
 import { processOutput, type Output } from './output.js';
 
@@ -47,7 +47,7 @@ export async function main(argv: readonly string[], out: Output = processOutput(
   } catch (err) {
     status = exitStatusOf(err, out, stoppedBy);
     // With --json, a script reading stdout gets the error too (contract §7).
-    const json = wantsJson(argv) ? jsonErrorDocument(status, err) : null;
+    const json = wantsJson(argv) && !(err instanceof ReportedError) ? jsonErrorDocument(status, err) : null;
     if (json !== null) out.result(json);
   } finally {
     process.off('SIGINT', onSignal);

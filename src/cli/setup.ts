@@ -3,8 +3,8 @@
  * and decide what the terminal gets (progress line, colours).
  */
 import type { Logger } from 'pino';
-import { applyPackagerDefaults, loadConfigWithSources, toolVersion } from '../config/load.js';
-import type { ConfigFlags, ResolvedConfig } from '../config/types.js';
+import { applyPackager, loadConfigWithSources, toolVersion } from '../config/load.js';
+import type { ConfigFlags, ConfigSource, ResolvedConfig } from '../config/types.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type DemoteInfo } from '../log.js';
 import { loadPackager, type Packager } from '../packager.js';
 import { usageError } from '../errors.js';
@@ -30,6 +30,12 @@ export interface Setup {
   progress: boolean;
   /** Whether the terminal gets colours. */
   color: boolean;
+  /** Where each effective setting came from, by dotted key (for `check`). */
+  sources: ReadonlyMap<string, ConfigSource>;
+  /** The configuration file used, or null. */
+  file: string | null;
+  /** When no file was found: the directories searched, from `from` up to `to`. */
+  searched: { from: string; to: string } | null;
 }
 
 export interface SetupOptions {
@@ -91,7 +97,7 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
     ...(flags.collectors !== undefined ? { collectors: flags.collectors } : {}),
     ...(flags.output !== undefined ? { output: flags.output } : {}),
   };
-  const loaded = await loadConfigWithSources({ cwd: options.cwd ?? process.cwd(), flags: configFlags, env });
+  let loaded = await loadConfigWithSources({ cwd: options.cwd ?? process.cwd(), flags: configFlags, env });
   let config = loaded.config;
   registerSecretsFromConfig(config, env);
   const logger = createLogger({
@@ -101,15 +107,33 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
     destination: { write: (line: string) => out.log(line) },
     ...(progress ? { demoteInfo: routineTarballEvent } : {}),
   });
+  // -v says which configuration was used: the first question when a run does not do what was expected.
+  logger.debug(
+    { configFile: loaded.file },
+    loaded.file !== null
+      ? `configuration file ${loaded.file}`
+      : `no configuration file found${loaded.searched ? ` (searched from ${loaded.searched.from} up to ${loaded.searched.to})` : ''}; using the defaults`,
+  );
   let packager: Packager | null = null;
   if (config.packager) {
     packager = await loadPackager(config.packager);
     const headers = packager.headers ? await packager.headers() : undefined;
-    config = applyPackagerDefaults(config, loaded.fromFile, {
+    loaded = applyPackager(loaded, {
       ...(packager.maxDataSize !== undefined ? { maxDataSize: packager.maxDataSize } : {}),
       ...(packager.contentType !== undefined ? { contentType: packager.contentType } : {}),
       ...(headers !== undefined ? { headers } : {}),
     });
+    config = loaded.config;
   }
-  return { config, packager, logger, version: toolVersion(), progress, color: features.color };
+  return {
+    config,
+    packager,
+    logger,
+    version: toolVersion(),
+    progress,
+    color: features.color,
+    sources: loaded.sources,
+    file: loaded.file,
+    searched: loaded.searched,
+  };
 }

@@ -192,6 +192,10 @@ export async function startIngress(options: IngressOptions = {}): Promise<TestIn
       return send(res, 400, 'File or upload field not found');
     }
     record.parts = [...form.keys()];
+    // The ingress's connection test (`check --ship`): the one field test=test and no file; stores nothing.
+    if (form.get('test') === 'test' && !form.has('file')) {
+      return send(res, 200, '', { 'x-rh-insights-request-id': randomUUID().replaceAll('-', '') });
+    }
     const file = form.get('file');
     if (file === null || typeof file === 'string') return send(res, 400, 'File or upload field not found');
     const content = Buffer.from(await file.arrayBuffer());
