@@ -11,6 +11,7 @@ import type { ResolvedConfig } from './config/types.js';
 import type { LoadedCollector } from './collect/load.js';
 import type { Collector } from './collect/register.js';
 import { runCollection, type CollectionResult } from './collect/run.js';
+import type { RedactionSummary } from './redact/types.js';
 import { Packer, type PlannedTarball } from './pack/packer.js';
 import { CONFIG_FILE, MANIFEST_FILE, STATUS_FILE, TarballNamer, defaultTarballBase, type StatusRow } from './pack/members.js';
 import { closeTarball } from './pack/close.js';
@@ -64,6 +65,8 @@ export interface CollectionReport {
   until: string;
   tarballs: string[];
   error: string | null;
+  /** What redaction (contract §10) did to the collection's output; null when no rule applies. */
+  redaction: RedactionSummary | null;
 }
 
 export interface GatherReport {
@@ -88,6 +91,7 @@ interface CollectionRecord {
   error: string | null;
   tarballs: PlannedTarball[];
   fullSync: boolean;
+  redaction: RedactionSummary | null;
 }
 
 interface TarballRecord {
@@ -178,6 +182,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
     /** Places one collection's files; returns the tarballs they went into. */
     const placeResult = async (record: CollectionRecord, result: CollectionResult): Promise<void> => {
       const { outcome } = result;
+      record.redaction = result.redaction;
       const row = (fileName: string, status: StatusRow['status']): StatusRow => ({
         collectionStart: result.startedAt,
         since: record.since,
@@ -415,6 +420,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
     until: r.until.toISOString(),
     tarballs: r.tarballs.map((t) => tarballs[t.id]!.report.path),
     error: r.error,
+    redaction: r.redaction,
   }));
   const accepted = (r: CollectionRecord): boolean =>
     r.status !== 'failed' && r.tarballs.every((t) => tarballs[t.id]!.accepted);
@@ -443,7 +449,7 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
   return report;
 
   function newRecord(collector: Collector, since: Date, recordUntil: Date, fullSync: boolean): CollectionRecord {
-    return { collector, since, until: recordUntil, status: 'empty', error: null, tarballs: [], fullSync };
+    return { collector, since, until: recordUntil, status: 'empty', error: null, tarballs: [], fullSync, redaction: null };
   }
 }
 

@@ -18,7 +18,7 @@ function tarball(n: number, extra: Partial<TarballReport> = {}): TarballReport {
 }
 
 function collection(key: string, extra: Partial<CollectionReport> = {}): CollectionReport {
-  return { key, status: 'ok', since: '2026-11-01T00:00:00.000Z', until: '2026-11-28T01:33:06.000Z', tarballs: [], error: null, ...extra };
+  return { key, status: 'ok', since: '2026-11-01T00:00:00.000Z', until: '2026-11-28T01:33:06.000Z', tarballs: [], error: null, redaction: null, ...extra };
 }
 
 function report(extra: Partial<GatherReport> = {}): GatherReport {
