@@ -18,6 +18,7 @@
  *   --cpu-prof         write the child's CPU profiles to bench/out/prof
  *   --setup-only       set up the first job, print its command line and exit (to run it under a profiler)
  *   --read-chunk BYTES read size of the source file (default 64 KiB, about what a COPY stream hands over)
+ *   --redact           with redaction rules on the CSV collectors (bench/redact.ts); --verify is skipped then
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { readTarball } from '../src/pack/read-tarball.js';
 import { DAYS, makeSource, row, type SourceTable } from './data.js';
 import { measure, type Measured } from './measure.js';
 import type { BenchJob } from './collectors/_table.js';
+import { BENCH_REDACT, BENCH_REDACT_ENV } from './redact.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     'setup-only': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     cli: { type: 'string' },
+    redact: { type: 'boolean', default: false },
   },
 });
 
@@ -126,6 +129,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
       stateFile: join(dir, 'state', 'state.json'),
       maxDataSize: MAX_DATA_SIZE,
       gzipLevel: 6,
+      ...(values.redact ? { redact: BENCH_REDACT } : {}),
     }),
   );
   const nodeArgs: string[] = values['node-flags'].split(' ').filter(Boolean);
@@ -135,7 +139,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
   }
   const args = [...nodeArgs, join(CLI, 'bin', 'analytics-collect'), 'gather', '--config', config, '--json', '--log-level', 'warn', '--since', SINCE, '--until', UNTIL];
-  const env = { BENCH_JOB: join(dir, 'job.json') };
+  const env = { BENCH_JOB: join(dir, 'job.json'), ...(values.redact ? BENCH_REDACT_ENV : {}) };
   if (values['setup-only']) {
     // For profiling by hand: the job stays set up and the command is printed.
     process.stdout.write(`BENCH_JOB=${env.BENCH_JOB} node ${args.join(' ')}\n`);
@@ -146,7 +150,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
   const report = JSON.parse(run.stdout) as { tarballs: { path: string; bytes: number; error: string | null }[] };
   const failed = report.tarballs.filter((t) => t.error !== null);
   if (failed.length > 0) throw new Error(`tarballs not written: ${failed.map((t) => `${t.path}: ${t.error}`).join('; ')}`);
-  if (values.verify) await verify(report.tarballs.map((t) => t.path), source);
+  if (values.verify && !values.redact) await verify(report.tarballs.map((t) => t.path), source);
   const leftovers = readdirSync(join(dir, 'out')).filter((name) => name.endsWith('.partial'));
   const tmpLeft = readdirSync(join(dir, 'tmp'));
   if (leftovers.length > 0 || tmpLeft.length > 0) throw new Error(`left behind: ${[...leftovers, ...tmpLeft].join(', ')}`);
@@ -217,7 +221,7 @@ async function main(): Promise<void> {
   mkdirSync(join(OUT, 'data'), { recursive: true });
   const gzip = !values['no-compare'] && has('gzip');
   const pigz = !values['no-compare'] && has('pigz');
-  process.stderr.write(`node ${process.version}, ${cores} cores, sizes ${sizes.join(', ')} MiB, path ${paths.join('+')}\n`);
+  process.stderr.write(`node ${process.version}, ${cores} cores, sizes ${sizes.join(', ')} MiB, path ${paths.join('+')}${values.redact ? ', with redaction' : ''}\n`);
   const results: Result[] = [];
   for (const n of sizes) {
     process.stderr.write(`N=${n}: making the source table…\n`);
@@ -254,7 +258,8 @@ async function main(): Promise<void> {
 
 function printTable(results: Result[]): void {
   const lines = [
-    `node ${process.version}, ${cores} cores (availableParallelism), maxDataSize 100 MiB, gzip level 6, RSS by ${results[0]?.run.method ?? '-'}`,
+    `node ${process.version}, ${cores} cores (availableParallelism), maxDataSize 100 MiB, gzip level 6, RSS by ${results[0]?.run.method ?? '-'}` +
+      (values.redact ? ', with redaction (bench/redact.ts)' : ''),
     '',
     '| N | path | CSV MiB | wall s | MiB/s | records/s | peak RSS MiB | CPU s | tarballs | compressed | gzip -6 s | × gzip time | pigz -p' +
       `${cores} s | × pigz time | size ÷ gzip -6 |`,

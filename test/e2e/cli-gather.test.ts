@@ -94,7 +94,7 @@ describe('gather (dry run)', () => {
     const tarballs = doc.tarballs as Record<string, unknown>[];
     const collections = doc.collections as Record<string, unknown>[];
     for (const t of tarballs) assert.deepEqual(Object.keys(t).sort(), ['bytes', 'error', 'members', 'path', 'requestId', 'shipped']);
-    for (const c of collections) assert.deepEqual(Object.keys(c).sort(), ['error', 'key', 'since', 'status', 'tarballs', 'until']);
+    for (const c of collections) assert.deepEqual(Object.keys(c).sort(), ['error', 'key', 'redaction', 'since', 'status', 'tarballs', 'until']);
     assert.deepEqual(
       collections.map((c) => [c.key, c.status]),
       [['host', 'ok'], ['jobs', 'failed'], ['events', 'ok'], ['events', 'ok']],
