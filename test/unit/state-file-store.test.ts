@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { emptyState, fileStateStore, parseState, serializeState } from '../../src/state/file-store.js';
+import { checkPositions, emptyState, fileStateStore, parseState, serializeState } from '../../src/state/file-store.js';
 import type { State } from '../../src/types.js';
 
 let root: string;
@@ -22,10 +22,15 @@ async function dir(): Promise<string> {
   return path;
 }
 
+/** State entries inherit nothing (a key `constructor` is a key like any other). */
+function record<T>(values: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, values);
+}
+
 const sample: State = {
   version: 1,
   lastGather: new Date('2026-11-28T01:33:06.000Z'),
-  entries: { jobs: new Date('2026-11-28T00:00:00.000Z'), jobs_full: new Date('2026-11-25T03:00:00.000Z') },
+  entries: record({ jobs: new Date('2026-11-28T00:00:00.000Z'), jobs_full: new Date('2026-11-25T03:00:00.000Z') }),
 };
 
 function assertDamaged(err: unknown, ...fragments: string[]): true {
@@ -54,12 +59,41 @@ describe('serializeState / parseState', () => {
     assert.deepEqual(parseState(serializeState(emptyState()), 'x'), emptyState());
   });
 
+  it('round-trips keys named like Object.prototype members, and keys of 100 characters plus _full', () => {
+    const keys = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__', 'isPrototypeOf', `${'k'.repeat(100)}_full`];
+    const state: State = { version: 1, lastGather: null, entries: record({}) };
+    keys.forEach((key, i) => (state.entries[key] = new Date(Date.UTC(2026, 0, i + 1))));
+    const text = serializeState(state);
+    assert.deepEqual(Object.keys(JSON.parse(text).entries).sort(), [...keys].sort());
+    const back = parseState(text, 'x');
+    assert.equal(Object.getPrototypeOf(back.entries), null);
+    assert.deepEqual(Object.keys(back.entries).sort(), [...keys].sort());
+    for (const [i, key] of keys.entries()) assert.equal(back.entries[key]!.toISOString(), new Date(Date.UTC(2026, 0, i + 1)).toISOString());
+    // Missing keys are missing, not inherited functions.
+    assert.equal(parseState(serializeState(emptyState()), 'x').entries.toString, undefined);
+  });
+
+  it('accepts a UTF-8 byte order mark', () => {
+    assert.deepEqual(parseState(`\uFEFF${serializeState(sample)}`, 'x'), sample);
+  });
+
+  it('never quotes the text in a message', () => {
+    const secret = 'root:$6$SECRETHASH:19000:0:99999:7:::';
+    for (const text of [secret, `{"version":1,"lastGather":"${secret}","entries":{}}`, `{"version":"${secret}"}`, `{"version":1,"${secret}":1}`, `{"version":1,"lastGather":null,"entries":{"${secret}":"2026-01-01"}}`, `{"version":1,"lastGather":null,"entries":{"jobs":"${secret}"}}`]) {
+      assert.throws(() => parseState(text, 'state file /s.json'), (err: Error) => {
+        assert.ok(!err.message.includes('SECRET'), err.message);
+        assert.ok(!err.message.includes('root'), err.message);
+        return assertDamaged(err, 'state file /s.json is damaged');
+      });
+    }
+  });
+
   it('reads the example from the contract, and hand-written dates with offsets', () => {
     const state = parseState(
       '{ "version": 1, "lastGather": "2026-11-28T01:33:06+01:00", "entries": { "jobs": "2026-11-28T00:00:00Z" } }',
       'x',
     );
-    assert.deepEqual(state, { version: 1, lastGather: new Date('2026-11-28T00:33:06.000Z'), entries: { jobs: new Date('2026-11-28T00:00:00.000Z') } });
+    assert.deepEqual(state, { version: 1, lastGather: new Date('2026-11-28T00:33:06.000Z'), entries: record({ jobs: new Date('2026-11-28T00:00:00.000Z') }) });
   });
 
   const damaged: [string, string, string][] = [
@@ -72,13 +106,17 @@ describe('serializeState / parseState', () => {
     ['no version', '{ "lastGather": null, "entries": {} }', '"version" is missing'],
     ['an unknown field', '{ "version": 1, "lastGather": null, "entries": {}, "extra": 1 }', 'unknown field "extra"'],
     ['no lastGather', '{ "version": 1, "entries": {} }', '"lastGather" is missing'],
-    ['a bad lastGather', '{ "version": 1, "lastGather": "yesterday", "entries": {} }', '"lastGather" is "yesterday"'],
-    ['a numeric lastGather', '{ "version": 1, "lastGather": 1700000000000, "entries": {} }', '"lastGather" is 1700000000000'],
+    ['a bad lastGather', '{ "version": 1, "lastGather": "yesterday", "entries": {} }', '"lastGather" is a string of 9 characters, not an ISO 8601 date'],
+    ['a numeric lastGather', '{ "version": 1, "lastGather": 1700000000000, "entries": {} }', '"lastGather" is a number, not'],
     ['no entries', '{ "version": 1, "lastGather": null }', '"entries" is not an object'],
     ['entries as an array', '{ "version": 1, "lastGather": null, "entries": [] }', '"entries" is not an object'],
-    ['a bad entry date', '{ "version": 1, "lastGather": null, "entries": { "jobs": "2026-13-01" } }', 'entries["jobs"] is "2026-13-01"'],
+    ['a bad entry date', '{ "version": 1, "lastGather": null, "entries": { "jobs": "2026-13-01" } }', 'entries["jobs"] is a string of 10 characters, not an ISO 8601 date'],
     ['a null entry', '{ "version": 1, "lastGather": null, "entries": { "jobs": null } }', 'entries["jobs"] is null'],
-    ['a bad key', '{ "version": 1, "lastGather": null, "entries": { "__proto__": "2026-11-01T00:00:00Z" } }', '"__proto__"'],
+    ['a bad key', '{ "version": 1, "lastGather": null, "entries": { "jobs": "2026-11-01T00:00:00Z", "../jobs": "2026-11-01T00:00:00Z" } }', '"entries" key number 2 is no collector key'],
+    ['a key of 106 characters', `{ "version": 1, "lastGather": null, "entries": { "${'k'.repeat(106)}": "2026-11-01T00:00:00Z" } }`, 'key number 1'],
+    ['a BOM twice', '\uFEFF\uFEFF{ "version": 1, "lastGather": null, "entries": {} }', 'not valid JSON (unexpected token)'],
+    ['a trailing comma', '{ "version": 1, "lastGather": null, "entries": {}, }', 'not valid JSON (expected double-quoted property name at line 1, column 52)'],
+    ['a cut file', '{ "version": 1, "lastGather": null, "entr', 'not valid JSON (unterminated string at line 1, column 42)'],
   ];
   for (const [what, text, problem] of damaged) {
     it(`rejects ${what}, naming the store, the problem and the fix`, () => {
@@ -191,5 +229,60 @@ describe('fileStateStore', () => {
     } finally {
       await chmod(d, 0o700);
     }
+  });
+});
+
+describe('a state file that is a symbolic link', () => {
+  it('keeps the link and replaces its target atomically, also through a chain of links and a dangling one', async () => {
+    const d = await dir();
+    await mkdir(join(d, 'real'));
+    const target = join(d, 'real', 'state.json');
+    await writeFile(target, serializeState(emptyState()));
+    await symlink('real/state.json', join(d, 'hop.json'));
+    const link = join(d, 'state.json');
+    await symlink('hop.json', link);
+    await fileStateStore(link).write(sample);
+    assert.ok((await lstat(link)).isSymbolicLink(), 'the link stays');
+    assert.ok((await lstat(join(d, 'hop.json'))).isSymbolicLink(), 'the middle link stays');
+    assert.deepEqual(parseState(await readFile(target, 'utf8'), 'x'), sample);
+    assert.deepEqual(await readdir(join(d, 'real')), ['state.json'], 'no temporary file left');
+
+    const dangling = join(d, 'dangling.json');
+    await symlink('real/new.json', dangling);
+    await fileStateStore(dangling).write(sample);
+    assert.ok((await lstat(dangling)).isSymbolicLink());
+    assert.deepEqual(await fileStateStore(dangling).read(), sample);
+  });
+});
+
+describe('checkPositions (positions in the future are damage)', () => {
+  const now = new Date('2026-12-01T00:00:00.000Z');
+  const state = (lastGather: string | null, entries: Record<string, string>): State => ({
+    version: 1,
+    lastGather: lastGather === null ? null : new Date(lastGather),
+    entries: record(Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, new Date(v)]))),
+  });
+
+  it('allows up to 5 minutes ahead', () => {
+    checkPositions(state('2026-12-01T00:05:00.000Z', { jobs: '2026-12-01T00:05:00.000Z' }), now, 'state file /s.json');
+  });
+
+  it('names each key in the future and the fix', () => {
+    assert.throws(
+      () => checkPositions(state('2026-11-30T00:00:00.000Z', { host: '2031-01-01T00:00:00.000Z', jobs: '2026-11-30T00:00:00.000Z', a: '2026-12-01T00:05:01.000Z' }), now, 'state file /s.json'),
+      (err) =>
+        assertDamaged(
+          err,
+          'state file /s.json is damaged: entries["a"] is 2026-12-01T00:05:01.000Z, entries["host"] is 2031-01-01T00:00:00.000Z, more than 5 minutes in the future',
+          'run `analytics-collect state set a DATE`, run `analytics-collect state set host DATE`',
+          'e.g. 2026-12-01T00:00:00Z',
+        ),
+    );
+  });
+
+  it('names a lastGather in the future', () => {
+    assert.throws(() => checkPositions(state('2030-01-01T00:00:00.000Z', {}), now, 'state file /s.json'), (err) =>
+      assertDamaged(err, '"lastGather" is 2030-01-01T00:00:00.000Z, more than 5 minutes in the future', 'edit "lastGather"'),
+    );
   });
 });

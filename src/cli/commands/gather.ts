@@ -8,7 +8,7 @@ import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
 import { pgCoordination } from '../../postgres/coordination.js';
 import { checkAllowed, checkShipSettings } from '../preflight.js';
-import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
+import { checkPositions, fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
@@ -51,7 +51,10 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const coordination = pgCoordination(config.coordination, { signal, logger, migrateFrom: fileStore });
   const store: StateStore = coordination?.store ?? fileStore;
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
-  await store.read(); // a damaged state is a usage error, reported before the lock is tried
+  // A damaged state is a usage error, reported before the lock is tried; so are positions in the future (§4),
+  // by the cluster's clock when there is one (§8).
+  const state = await store.read();
+  checkPositions(state, (await store.now?.()) ?? new Date(), coordination ? store.describe() : `state file ${store.describe()}`);
   if (mode === 'ship') await store.checkWritable?.(); // §8: a state that cannot be written is found before gathering
   if (mode === 'ship') checkShipSettings(config);
   await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });
