@@ -50,7 +50,8 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   // §8: database waits end with the run's signal; the JSON state's positions seed an empty state table.
   const coordination = pgCoordination(config.coordination, { signal, logger, migrateFrom: fileStore });
   const store: StateStore = coordination?.store ?? fileStore;
-  const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
+  const locker: Locker =
+    coordination?.locker ?? fileLocker(`${config.stateFile}.lock`, { staleMs: config.lockStaleMs, warn: (message) => logger.warn(message) });
   // A damaged state is a usage error, reported before the lock is tried; so are positions in the future (§4),
   // by the cluster's clock when there is one (§8).
   const state = await store.read();
