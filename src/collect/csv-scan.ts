@@ -73,8 +73,9 @@ export class QuoteScanner {
 
 /**
  * Routes CSV bytes to numbered files: whole records only, each file below the limit unless its only record is
- * larger. The first record of a file goes there whatever its size, so it streams straight through; later
- * bytes are held until their record ends and it is known whether it fits.
+ * larger. Bytes go to the current file as they come, whole records or not, so that memory stays flat however long
+ * a record is; when a record turns out not to fit where it started, the part of it already written moves to a
+ * new file (read back from disk, see {@link SplitFiles.moveTail}), where it is the first record and streams on.
  */
 export class RecordRouter {
   readonly #scanner = new QuoteScanner();
@@ -84,13 +85,12 @@ export class RecordRouter {
   #eol = LF_BYTES;
   #headerParts: Buffer[] = [];
   #headerBytes = 0;
-  /** Bytes of the record in progress, not yet given to a file. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
   #fileStarted = false;
   #fileHasRecord = false;
   /** Bytes given to the current file, header included. */
   #fileBytes = 0;
+  /** Where the record in progress began in the current file, or -1 at a record boundary. */
+  #recordStart = -1;
 
   /** Without `header`, the first record of the input is the header. */
   constructor(files: SplitFiles, maxFileSize: number, header?: Buffer) {
@@ -99,9 +99,9 @@ export class RecordRouter {
     if (header !== undefined) this.#setHeader(header);
   }
 
-  /** Bytes of a record in progress, held until it is known which file it goes to. */
+  /** Bytes held back from the files: none (kept for callers that reuse buffers once they are written). */
   get heldBytes(): number {
-    return this.#heldBytes;
+    return 0;
   }
 
   push(chunk: Buffer): void {
@@ -114,6 +114,7 @@ export class RecordRouter {
     const scanner = this.#scanner;
     while (s < n) {
       if (!this.#fileHasRecord) {
+        // A file's first record goes there whatever its size.
         this.#startFile();
         const end = scanner.first(chunk, s, n);
         this.#give(chunk.subarray(s, end === -1 ? n : end));
@@ -122,50 +123,45 @@ export class RecordRouter {
         s = end;
         continue;
       }
-      const room = this.#maxFileSize - this.#fileBytes - this.#heldBytes;
+      const room = this.#maxFileSize - this.#fileBytes;
       if (n - s <= room) {
         const end = scanner.last(chunk, s, n);
-        if (end !== -1) {
-          this.#giveHeld();
-          this.#give(chunk.subarray(s, end));
-          s = end;
-        }
-        if (s < n) this.#hold(chunk.subarray(s));
+        const at = this.#fileBytes;
+        this.#give(chunk.subarray(s, n));
+        if (end === n) this.#recordStart = -1;
+        else if (end !== -1) this.#recordStart = at + (end - s);
+        else if (this.#recordStart === -1) this.#recordStart = at;
         return;
       }
-      // Not all of it fits: take the records that do, then the next record opens a new file.
+      // Not all of it fits: the records that end within the room stay, the next one opens a new file.
       const before = scanner.inQuotes;
       const end = room > 0 ? scanner.last(chunk, s, s + room) : -1;
       if (end === -1) {
         scanner.inQuotes = before;
       } else {
         scanner.inQuotes = false; // a record end is outside quotes
-        this.#giveHeld();
         this.#give(chunk.subarray(s, end));
         s = end;
+        this.#recordStart = -1;
       }
-      this.#endFile();
-      if (this.#heldBytes > 0) {
-        this.#startFile();
-        this.#giveHeld();
+      if (this.#recordStart === -1) {
+        this.#endFile();
+        continue;
       }
+      // The record in progress started in this file but does not fit: it becomes the next file's first record.
+      const moved = this.#fileBytes - this.#recordStart;
+      this.#files.moveTail(this.#recordStart, this.#header!);
+      this.#fileBytes = this.#header!.length + moved;
+      this.#recordStart = -1;
+      this.#fileHasRecord = false;
     }
   }
 
   /** Ends the input: a last record without a line end gets one; the last file is ended. */
   end(): void {
     if (this.#header === undefined) return; // no complete header line: no record either
-    if (this.#heldBytes > 0 || (this.#fileStarted && !this.#fileHasRecord)) {
-      this.push(this.#eol);
-      // Still open only when a quoted field was never closed; the record ends here all the same.
-      if (this.#heldBytes > 0) {
-        if (this.#fileBytes + this.#heldBytes > this.#maxFileSize) {
-          this.#endFile();
-          this.#startFile();
-        }
-        this.#giveHeld();
-      }
-    }
+    // A record still open after the line end only when a quoted field was never closed; it ends here all the same.
+    if (this.#recordStart !== -1 || (this.#fileStarted && !this.#fileHasRecord)) this.push(this.#eol);
     this.#endFile();
   }
 
@@ -203,22 +199,12 @@ export class RecordRouter {
     this.#fileStarted = false;
     this.#fileHasRecord = false;
     this.#fileBytes = 0;
+    this.#recordStart = -1;
   }
 
   #give(bytes: Buffer): void {
     if (bytes.length === 0) return;
     this.#files.append(bytes);
     this.#fileBytes += bytes.length;
-  }
-
-  #hold(bytes: Buffer): void {
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
-  }
-
-  #giveHeld(): void {
-    for (const bytes of this.#held) this.#give(bytes);
-    this.#held = [];
-    this.#heldBytes = 0;
   }
 }

@@ -23,7 +23,14 @@ interface Segment {
   chunks: Buffer[];
   /** The file is complete after these chunks: close it. */
   ended: boolean;
+  /** The file ends at this offset: what follows it moves to the next file (after that file's header). */
+  cutAt?: number;
+  /** This new file receives the tail cut from the previous one, right after its first chunk (the header). */
+  receivesTail?: boolean;
 }
+
+/** Bytes copied at a time when a record's start moves to the next file. */
+const COPY_BYTES = 1024 * 1024;
 
 /**
  * The numbered files on disk. The router queues bytes synchronously; `flush()` writes them in order (one
@@ -41,6 +48,8 @@ export class SplitFiles {
   #handle: FileHandle | undefined;
   #handlePath: string | undefined;
   #tail: Promise<void> = RESOLVED;
+  /** A file whose end moves to the next file, once that one is open. */
+  #cut: { handle: FileHandle; from: number } | undefined;
 
   constructor(basePath: string) {
     this.basePath = basePath;
@@ -59,6 +68,20 @@ export class SplitFiles {
   append(bytes: Buffer): void {
     this.#segments[this.#segments.length - 1]?.chunks.push(bytes);
     this.#queued += bytes.length;
+  }
+
+  /**
+   * Ends the current file at `offset` (a record boundary) and begins the next one with `header` followed by the
+   * bytes from `offset` on — the start of a record that turned out too big to fit. The bytes are read back from
+   * disk when the files are written, so a long record is never held in memory.
+   */
+  moveTail(offset: number, header: Buffer): void {
+    const last = this.#segments[this.#segments.length - 1];
+    if (last === undefined) throw new Error('internal: no file to move a record from');
+    last.ended = true;
+    last.cutAt = offset;
+    this.#segments.push({ path: splitFilePath(this.basePath, this.#count++), chunks: [header], ended: false, receivesTail: true });
+    this.#queued += header.length;
   }
 
   /** Ends the current file. */
@@ -101,14 +124,26 @@ export class SplitFiles {
       for (const segment of segments) {
         path = segment.path;
         if (this.#handlePath !== path) {
-          this.#handle = await open(path, 'wx', 0o600);
+          // Read too: a record that moves to the next file is read back (moveTail).
+          this.#handle = await open(path, 'wx+', 0o600);
           this.#handlePath = path;
           this.#written.push(path);
         }
         const handle = this.#handle;
         if (handle === undefined) throw new Error('internal: no open file');
-        if (segment.chunks.length > 0) await writeAll(handle, segment.chunks);
-        if (segment.ended) {
+        let chunks = segment.chunks;
+        if (segment.receivesTail === true) {
+          await writeAll(handle, chunks.slice(0, 1));
+          await this.#moveCut(handle);
+          chunks = chunks.slice(1);
+        }
+        if (chunks.length > 0) await writeAll(handle, chunks);
+        if (segment.cutAt !== undefined) {
+          // Closed after its tail has moved to the next file.
+          this.#cut = { handle, from: segment.cutAt };
+          this.#handle = undefined;
+          this.#handlePath = undefined;
+        } else if (segment.ended) {
           this.#handle = undefined;
           this.#handlePath = undefined;
           await handle.close();
@@ -121,7 +156,26 @@ export class SplitFiles {
     }
   }
 
+  /** Copies the cut file's bytes from the cut on into `to`, then truncates and closes the cut file. */
+  async #moveCut(to: FileHandle): Promise<void> {
+    const cut = this.#cut;
+    if (cut === undefined) throw new Error('internal: no file to move a record from');
+    const { size } = await cut.handle.stat();
+    const buffer = Buffer.allocUnsafe(Math.min(COPY_BYTES, Math.max(1, size - cut.from)));
+    for (let at = cut.from; at < size; ) {
+      const { bytesRead } = await cut.handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+      if (bytesRead === 0) throw new Error('internal: the file being split ended early');
+      await writeAll(to, [buffer.subarray(0, bytesRead)]);
+      at += bytesRead;
+    }
+    await cut.handle.truncate(cut.from);
+    this.#cut = undefined;
+    await cut.handle.close();
+  }
+
   async #removeAll(): Promise<void> {
+    await this.#cut?.handle.close().catch(noop);
+    this.#cut = undefined;
     const handle = this.#handle;
     this.#handle = undefined;
     this.#handlePath = undefined;
