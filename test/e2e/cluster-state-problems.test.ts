@@ -92,7 +92,7 @@ describe('state problems found before gathering (real CLI)', { skip, timeout: 12
     assert.match(stderr, /coordination\.lockName \(\d+ bytes\) is too long to be the state row's key/);
     assert.ok(stderr.includes('"\\u001b]0;pwned\\u0007'), stderr.slice(0, 400));
     assert.doesNotMatch(stderr, /\u001b|\u0007/);
-    assert.match(stderr, /… \(8010 characters\)/);
+    assert.match(stderr, /…" \(8010 characters\)/);
     assert.ok(stderr.length < 2000, `stderr holds ${stderr.length} characters`);
   });
 
