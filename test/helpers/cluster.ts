@@ -20,6 +20,8 @@ export interface ClusterProject extends Project {
   env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** The state row's document, or null. */
   stateRow(): Promise<{ lastGather: string | null; entries: Record<string, string> } | null>;
+  /** Terminates the backend holding the advisory lock (pg_terminate_backend); resolves to how many were ended. */
+  terminateLockHolder(): Promise<number>;
   /** Resolves once the advisory lock is free (waits for it on the server, at most 10 s), and frees it again. */
   lockIsFree(): Promise<boolean>;
   close(): Promise<void>;
@@ -58,6 +60,16 @@ export async function clusterProject(): Promise<ClusterProject> {
           [lockName],
         );
         return rows[0]?.state ?? null;
+      }),
+    terminateLockHolder: () =>
+      withPg(async (client) => {
+        const key = BigInt.asUintN(64, advisoryLockKey(lockName));
+        const { rows } = await client.query<{ ended: boolean }>(
+          `SELECT pg_terminate_backend(pid) AS ended FROM pg_locks
+            WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = $1::oid AND objid = $2::oid`,
+          [(key >> 32n).toString(), (key & 0xffffffffn).toString()],
+        );
+        return rows.filter((r) => r.ended).length;
       }),
     lockIsFree: () =>
       withPg(async (client) => {
