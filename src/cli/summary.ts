@@ -46,21 +46,21 @@ export function dataMembers(members: readonly string[]): string {
   return text;
 }
 
-/** What became of a tarball, in a few words. */
+/** What became of a tarball, in a few words, from its recorded disposition. */
 export function tarballOutcome(t: TarballReport, mode: 'dry-run' | 'ship', keep = false): string {
-  if (mode === 'dry-run') return t.error === null ? 'written' : `not written: ${t.error}`;
+  if (t.disposition === 'unwritten') return `not written: ${t.error ?? 'the run stopped first'}`;
+  if (mode === 'dry-run') return 'written';
   if (t.shipped) {
     const request = t.requestId ? ` (request ${t.requestId})` : '';
-    return keep ? `shipped${request}, kept` : `shipped${request}`;
+    return keep || t.disposition === 'kept' ? `shipped${request}, kept` : `shipped${request}`;
   }
-  if (t.error === null) return 'not shipped'; // the run stopped before its turn
-  if (t.bytes === 0) return `not written: ${t.error}`;
-  if (/(^|[\\/])failed[\\/][^\\/]+$/.test(t.path)) return `kept in failed/ because: ${t.error}`;
-  return `not kept (ship.keepFailed): ${t.error}`;
+  if (t.disposition === 'failed') return `kept in failed/ because: ${t.error ?? 'not shipped'}`;
+  if (t.disposition === 'pruned') return `not kept (ship.keepFailed): ${t.error ?? 'not shipped'}`;
+  return t.error === null ? 'not shipped' : `not shipped: ${t.error}`;
 }
 
 const isRoutine = (t: TarballReport, mode: 'dry-run' | 'ship'): boolean =>
-  mode === 'dry-run' ? t.error === null : t.shipped;
+  mode === 'dry-run' ? t.disposition !== 'unwritten' : t.shipped;
 
 /** The tarball table, with routine rows folded into one line when there are many. */
 function tarballTable(report: GatherReport, options: SummaryOptions): string[] {
@@ -97,6 +97,8 @@ export function gatherSummary(report: GatherReport, options: SummaryOptions): st
   } else {
     lines.push(report.interrupted ? 'No tarball: the run was stopped first.' : 'No tarball: nothing to gather in this window.');
   }
+
+  if (report.fatal !== null) lines.push('', `The run stopped early: ${report.fatal}`);
 
   const failed = report.collections.filter((c) => c.status === 'failed');
   if (failed.length > 0) {

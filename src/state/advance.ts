@@ -1,90 +1,98 @@
 /**
  * The advance rule (contract §4): how a ship run's outcome moves the state forward, as a pure function.
  *
- * The guarantee it keeps: a key's entry only moves past windows that were accepted, so a failure never lets a
- * later run skip data. Dry runs never call this (they do not write the state).
+ * The guarantee it keeps: a key's entry never moves past a window that some collector of that key has not had
+ * accepted, so neither a failure nor a sibling collector that got further lets a later run skip data. It is
+ * called at the end of a ship run and as the run goes (with `completed: false`), never in a dry run.
  */
 import type { State } from '../types.js';
 
-/** One collection (a whole window, or one slice) of a non-config collector, as the run ended for it. */
-export interface CollectionOutcome {
-  key: string;
+/** One collection (a whole window, or one slice) of a collector, as far as the run got with it. */
+export interface CollectionProgress {
   /** The window (or slice) it was asked to collect. */
   since: Date;
   until: Date;
   /**
-   * True when it was gathered and every tarball holding its files was accepted by the ingress; an empty
-   * collection (nothing to ship) counts as accepted. False when gathering failed, an upload failed, or the
-   * run stopped before its tarballs were accepted.
+   * True when it was gathered and every tarball holding its files was accepted by the ingress (an empty
+   * collection counts as accepted). False when gathering or an upload failed, or its tarballs are not (yet)
+   * accepted.
    */
   accepted: boolean;
-  /** True for a slice of a full sync (its slicing function was called with `fullSync: true`). */
-  fullSync?: boolean;
 }
 
-/** A full sync that was started this run (its slicing function was called with `fullSync: true`). */
-export interface FullSyncOutcome {
+/** What one (non-config) collector did in the run. */
+export interface CollectorProgress {
   key: string;
-  /**
-   * True when the slicing function ran to its end and every slice it yielded was gathered (whether the slices
-   * were accepted is read from `collections`). False when it threw, yielded a bad slice, or the run stopped first.
-   */
-  complete: boolean;
-  /** When its last slice finished (when the slicer ended, for a full sync that yielded no slice). */
-  finishedAt: Date;
+  /** Its collections in slice order (a slicer that failed: one failed collection from its window's start). */
+  collections: readonly CollectionProgress[];
+  /** True when it ran to its end: every collection it had to gather is in `collections`. */
+  finished: boolean;
+  /** The start of its window, where a collector that never ran would start; null when its window is empty. */
+  start: Date | null;
+  /** Set when its slicer was asked for a full sync this run. */
+  fullSync: { complete: boolean; finishedAt: Date } | null;
 }
 
 /** What happened in a ship run, as far as the state is concerned. */
-export interface RunOutcome {
-  /**
-   * Every collection that was attempted, in the order gathered, so slices of a key are in slice order.
-   * Collections never started (the run stopped first) are left out. The config collector is not included.
-   */
-  collections: readonly CollectionOutcome[];
-  fullSyncs: readonly FullSyncOutcome[];
+export interface RunProgress {
+  /** Every collector the run chose (not the config collector), whether it ran or not. */
+  collectors: readonly CollectorProgress[];
   /** The run's `until`. */
   runUntil: Date;
-  /** True when the run reached its end (not stopped by a signal or an error before finishing). */
+  /** True when the run reached its end (not stopped by a signal, lock loss or an error first). */
   completed: boolean;
   /** True when the run was limited with `--only`. */
   only: boolean;
 }
 
 /**
- * Returns the state after a ship run. Per key, in order: an accepted collection moves `entries[key]` to
- * `max(old, until)`; the first failed one freezes the key for the rest of the run (and, if the key has no
- * entry, sets it to that collection's `since`, so the next run starts exactly there). `entries['<key>_full']`
- * becomes the full sync's finish time only when it completed and every one of its slices was accepted.
- * `lastGather` becomes `runUntil` only when the run completed without `--only`. The input is not mutated.
+ * Returns the state after (or during) a ship run. The input is not mutated.
+ *
+ * Per collector, in slice order: each accepted collection moves its position to `max(old entry, until)`; the
+ * first collection that is not accepted (or that never ran) freezes it. A key's new entry is the smallest
+ * position among its collectors: one that made no progress holds the old entry (or, when the key has none, the
+ * `since` of its first failed or unrun collection — the start of its window if it never ran); one that ran to
+ * its end without a single collection holds nothing back. `<key>_full` becomes the latest finish time of the
+ * key's full syncs only when each completed with every slice accepted. `lastGather` becomes `runUntil` only
+ * when the run completed without `--only`, and never moves backwards.
  */
-export function advanceState(state: State, outcome: RunOutcome): State {
-  const entries: Record<string, Date> = {};
-  for (const [key, value] of Object.entries(state.entries)) entries[key] = copy(value);
+export function advanceState(state: State, run: RunProgress): State {
+  const entries: Record<string, Date> = Object.create(null) as Record<string, Date>;
+  for (const key of Object.keys(state.entries)) entries[key] = copy(state.entries[key]!);
 
-  const frozen = new Set<string>();
-  for (const collection of outcome.collections) {
-    const { key } = collection;
-    if (frozen.has(key)) continue;
-    const old = entries[key];
-    if (collection.accepted) {
-      if (old === undefined || old.getTime() < collection.until.getTime()) entries[key] = copy(collection.until);
-    } else {
-      frozen.add(key);
-      if (old === undefined) entries[key] = copy(collection.since);
+  const positions = new Map<string, Date[]>();
+  for (const collector of run.collectors) {
+    const position = positionOf(collector, Object.hasOwn(state.entries, collector.key) ? state.entries[collector.key] : undefined);
+    if (position === null) continue;
+    positions.set(collector.key, [...(positions.get(collector.key) ?? []), position]);
+  }
+  for (const [key, list] of positions) entries[key] = copy(earliest(list));
+
+  for (const key of new Set(run.collectors.filter((c) => c.fullSync !== null).map((c) => c.key))) {
+    const syncs = run.collectors.filter((c) => c.key === key && c.fullSync !== null);
+    if (syncs.every((c) => c.fullSync!.complete && c.collections.every((slice) => slice.accepted))) {
+      entries[`${key}_full`] = copy(latest(syncs.map((c) => c.fullSync!.finishedAt)));
     }
   }
 
-  for (const key of new Set(outcome.fullSyncs.map((sync) => sync.key))) {
-    const syncs = outcome.fullSyncs.filter((sync) => sync.key === key);
-    const everySliceAccepted = outcome.collections.every((c) => c.key !== key || c.fullSync !== true || c.accepted);
-    if (everySliceAccepted && syncs.every((sync) => sync.complete)) {
-      entries[`${key}_full`] = copy(latest(syncs.map((sync) => sync.finishedAt)));
-    }
-  }
+  const old = state.lastGather;
+  const lastGather = run.completed && !run.only ? (old === null ? run.runUntil : latest([old, run.runUntil])) : old;
+  return { version: 1, lastGather: lastGather === null ? null : copy(lastGather), entries };
+}
 
-  const lastGather = outcome.completed && !outcome.only ? copy(outcome.runUntil) : state.lastGather && copy(state.lastGather);
-  return { version: 1, lastGather, entries };
+/** Where one collector got to; null when it holds nothing back. */
+export function positionOf(collector: CollectorProgress, old: Date | undefined): Date | null {
+  let reached: Date | undefined;
+  for (const collection of collector.collections) {
+    if (!collection.accepted) return reached !== undefined ? later(old, reached) : (old ?? collection.since);
+    reached = later(reached, collection.until);
+  }
+  if (reached !== undefined) return later(old, reached);
+  if (collector.finished) return null;
+  return old ?? collector.start;
 }
 
 const copy = (date: Date): Date => new Date(date.getTime());
+const later = (a: Date | undefined, b: Date): Date => (a !== undefined && a.getTime() > b.getTime() ? a : b);
 const latest = (dates: Date[]): Date => dates.reduce((a, b) => (b.getTime() > a.getTime() ? b : a));
+const earliest = (dates: Date[]): Date => dates.reduce((a, b) => (b.getTime() < a.getTime() ? b : a));

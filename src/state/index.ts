@@ -1,6 +1,6 @@
 /** Time windows, the state and the single-run lock (contract §4). */
 export { advanceState } from './advance.js';
-export type { CollectionOutcome, FullSyncOutcome, RunOutcome } from './advance.js';
+export type { CollectionProgress, CollectorProgress, RunProgress } from './advance.js';
 export { checkPositions, emptyState, FUTURE_TOLERANCE_MS, fileStateStore, keyRecord, parseState, serializeState } from './file-store.js';
 export { fileLocker } from './lock.js';
 export type { FileLockerOptions, LockHolder } from './lock.js';

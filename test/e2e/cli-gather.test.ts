@@ -93,7 +93,7 @@ describe('gather (dry run)', () => {
     assert.match(String(doc.until), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const tarballs = doc.tarballs as Record<string, unknown>[];
     const collections = doc.collections as Record<string, unknown>[];
-    for (const t of tarballs) assert.deepEqual(Object.keys(t).sort(), ['bytes', 'error', 'members', 'path', 'requestId', 'shipped']);
+    for (const t of tarballs) assert.deepEqual(Object.keys(t).sort(), ['bytes', 'disposition', 'error', 'members', 'path', 'requestId', 'shipped']);
     for (const c of collections) assert.deepEqual(Object.keys(c).sort(), ['error', 'key', 'redaction', 'since', 'status', 'tarballs', 'until']);
     assert.deepEqual(
       collections.map((c) => [c.key, c.status]),

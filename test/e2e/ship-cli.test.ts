@@ -35,7 +35,7 @@ test('gather --ship uploads, prints JSON with request ids, advances the state; `
   assert.equal(doc.tarballs.length, 1);
   assert.equal(doc.tarballs[0].shipped, true);
   assert.equal(typeof doc.tarballs[0].requestId, 'string');
-  assert.deepEqual(Object.keys(doc.tarballs[0]).sort(), ['bytes', 'error', 'members', 'path', 'requestId', 'shipped']);
+  assert.deepEqual(Object.keys(doc.tarballs[0]).sort(), ['bytes', 'disposition', 'error', 'members', 'path', 'requestId', 'shipped']);
   assert.deepEqual(Object.keys(doc.collections[0]).sort(), ['error', 'key', 'redaction', 'since', 'status', 'tarballs', 'until']);
   assert.equal(ingress.requests[0]!.headers['x-rh-identity'], 'eyJpZGVudGl0eSI6e319');
   assert.ok(!result.stderr.includes('eyJpZGVudGl0eSI6e319'), 'the identity never reaches the logs');

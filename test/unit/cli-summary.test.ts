@@ -13,6 +13,7 @@ function tarball(n: number, extra: Partial<TarballReport> = {}): TarballReport {
     shipped: false,
     requestId: null,
     error: null,
+    disposition: 'kept',
     ...extra,
   };
 }
@@ -29,6 +30,7 @@ function report(extra: Partial<GatherReport> = {}): GatherReport {
     tarballs: [tarball(0, { members: ['host.json', 'events.csv', ...FIXED] })],
     collections: [collection('host'), collection('events')],
     configError: null,
+    fatal: null,
     interrupted: false,
     failed: false,
     ...extra,
@@ -59,8 +61,8 @@ describe('gatherSummary', () => {
         failed: true,
         collections: [collection('host'), collection('jobs', { status: 'failed', error: 'database unreachable' }), collection('events', { status: 'empty' })],
         tarballs: [
-          tarball(0, { shipped: true, requestId: 'req-1' }),
-          tarball(1, { path: '/p/analytics-out/failed/analytics-2026-11-28-013306+0000-1.tar.gz', error: 'HTTP 503: busy (gave up after 4 attempts)' }),
+          tarball(0, { shipped: true, requestId: 'req-1', disposition: 'deleted' }),
+          tarball(1, { path: '/p/analytics-out/failed/analytics-2026-11-28-013306+0000-1.tar.gz', error: 'HTTP 503: busy (gave up after 4 attempts)', disposition: 'failed' }),
         ],
       }),
       OPTIONS,
@@ -73,12 +75,17 @@ describe('gatherSummary', () => {
   });
 
   it('folds routine rows when there are many, never the ones that went wrong', () => {
-    const tarballs = Array.from({ length: 30 }, (_, n) => tarball(n, n === 25 ? { error: 'disk full' } : {}));
+    const tarballs = Array.from({ length: 30 }, (_, n) => tarball(n, n === 25 ? { error: 'disk full', bytes: 0, disposition: 'unwritten' } : {}));
     const text = gatherSummary(report({ tarballs, failed: true }), OPTIONS);
     const rows = text.split('\n').filter((line) => line.includes('.tar.gz'));
     assert.equal(rows.length, MAX_TARBALL_ROWS);
     assert.ok(rows.some((r) => r.includes('-25.tar.gz') && r.includes('not written: disk full')));
     assert.match(text, /… and 18 more written \(36\.0 KiB\)/);
+  });
+
+  it('says why a run stopped early', () => {
+    const text = gatherSummary(report({ fatal: 'the state could not be written (memory): disk full', failed: true }), OPTIONS);
+    assert.match(text, /The run stopped early: the state could not be written \(memory\): disk full/);
   });
 
   it('explains a run without tarballs', () => {
@@ -94,8 +101,15 @@ describe('summary helpers', () => {
   it('says what became of a tarball', () => {
     assert.equal(tarballOutcome(tarball(0), 'dry-run'), 'written');
     assert.equal(tarballOutcome(tarball(0, { shipped: true }), 'ship', true), 'shipped, kept');
-    assert.equal(tarballOutcome(tarball(0, { bytes: 0, error: 'stopped by a signal before it was written' }), 'ship'), 'not written: stopped by a signal before it was written');
-    assert.equal(tarballOutcome(tarball(0, { error: '401' }), 'ship'), 'not kept (ship.keepFailed): 401');
+    assert.equal(tarballOutcome(tarball(0, { shipped: true, disposition: 'deleted' }), 'ship'), 'shipped');
+    assert.equal(
+      tarballOutcome(tarball(0, { bytes: 0, error: 'the run was stopped before it was written', disposition: 'unwritten' }), 'ship'),
+      'not written: the run was stopped before it was written',
+    );
+    assert.equal(tarballOutcome(tarball(0, { error: '401', disposition: 'pruned' }), 'ship'), 'not kept (ship.keepFailed): 401');
+    // The fate is the recorded disposition, never guessed from the path.
+    assert.equal(tarballOutcome(tarball(0, { path: '/p/out/failed/x.tar.gz', error: '401', disposition: 'pruned' }), 'ship'), 'not kept (ship.keepFailed): 401');
+    assert.equal(tarballOutcome(tarball(0, { error: '401', disposition: 'failed' }), 'ship'), 'kept in failed/ because: 401');
     assert.equal(tarballOutcome(tarball(0), 'ship'), 'not shipped');
   });
 

@@ -8,7 +8,8 @@ import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
 import { pgCoordination } from '../../postgres/coordination.js';
 import { checkAllowed, checkShipSettings } from '../preflight.js';
-import { checkPositions, fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
+import { orderCollectors } from '../../run/order.js';
+import { checkPositions, fileLocker, fileStateStore, parseDateFlag, resolveRunWindow } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
@@ -52,12 +53,17 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const store: StateStore = coordination?.store ?? fileStore;
   const locker: Locker =
     coordination?.locker ?? fileLocker(`${config.stateFile}.lock`, { staleMs: config.lockStaleMs, warn: (message) => logger.warn(message) });
-  // A damaged state is a usage error, reported before the lock is tried; so are positions in the future (§4),
-  // by the cluster's clock when there is one (§8).
+  // Exit order (§7): every usage problem (2) — a damaged state, positions in the future (§4, by the cluster's
+  // clock when there is one, §8), a future --since, an empty window, ship settings, a state that cannot be
+  // written — before "not allowed" (4), before the lock (3).
   const state = await store.read();
-  checkPositions(state, (await store.now?.()) ?? new Date(), coordination ? store.describe() : `state file ${store.describe()}`);
-  if (mode === 'ship') await store.checkWritable?.(); // §8: a state that cannot be written is found before gathering
-  if (mode === 'ship') checkShipSettings(config);
+  const now = (await store.now?.()) ?? new Date();
+  checkPositions(state, now, coordination ? store.describe() : `state file ${store.describe()}`);
+  resolveRunWindow({ ...(since ? { since } : {}), ...(until ? { until } : {}), now, state });
+  if (mode === 'ship') {
+    checkShipSettings(config);
+    await store.checkWritable?.();
+  }
   await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });
 
   const lock = await locker.acquire();
@@ -79,6 +85,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       packager,
       logger,
       signal,
+      lock,
       ...(progress ? { onEvent: progress.onEvent } : {}),
     });
   } finally {
@@ -105,14 +112,9 @@ function parseOnly(value: string): string[] {
   return keys;
 }
 
-/** The collectors the pipeline will call, in its order (json first, then csv; contract §3), for the progress line. */
+/** The collectors the pipeline will call, in its order (`orderCollectors`), for the progress line. */
 export function planOf(collectors: readonly LoadedCollector[], only?: readonly string[]): PlannedCollector[] {
-  const keys = only ? new Set(only) : null;
-  const chosen = collectors.map((l) => l.collector).filter((c) => !c.config && (keys === null || keys.has(c.key)));
-  return [...chosen.filter((c) => c.format === 'json'), ...chosen.filter((c) => c.format === 'csv')].map((c) => ({
-    key: c.key,
-    sliced: c.slicing !== undefined,
-  }));
+  return orderCollectors(collectors, only).map(({ collector: c }) => ({ key: c.key, sliced: c.slicing !== undefined }));
 }
 
 function finishedEvent(report: GatherReport, elapsedMs: number): Record<string, unknown> {
@@ -136,7 +138,7 @@ export function jsonReport(report: GatherReport): object {
     until: report.until,
     tarballs: report.tarballs,
     collections: report.collections,
-    ...(report.configError !== null ? { error: `config collector: ${report.configError}` } : {}),
+    ...(report.configError !== null ? { error: `config collector: ${report.configError}` } : report.fatal !== null ? { error: report.fatal } : {}),
   };
 }
 
