@@ -2,8 +2,9 @@
  * Running collections at the same time (contract §3): up to `concurrency` collections of different collectors
  * at once, the slices of one collector one at a time and in order, and every outcome handed back in the plan's
  * order — collector by collector, slice by slice — whatever order they finish in, so placement stays that of a
- * run with `concurrency: 1`. A collector ahead of the one being placed gathers at most one collection before
- * it waits for its turn, so the run's temporary files stay bounded.
+ * run with `concurrency: 1`. Only the collector being placed and the `concurrency - 1` after it may collect, and
+ * one ahead of its turn gathers at most one collection before it waits: the run's temporary files stay bounded,
+ * and `concurrency: 1` is one collection after another.
  */
 import { messageOf } from '../errors.js';
 
@@ -34,10 +35,12 @@ export interface ScheduleInput<C, R> {
 /** Yields each collector's deliveries, collector after collector in plan order. */
 export async function* inPlanOrder<C, R>(input: ScheduleInput<C, R>): AsyncGenerator<{ index: number; delivery: Delivery<R> }, void, undefined> {
   const slots = new Slots(input.concurrency);
+  const head = new Head(Math.max(1, input.concurrency));
   const channels = input.plan.map(() => new Channel<Delivery<R>>());
-  const jobs = input.plan.map((collector, index) => runJob(input, collector, index, channels[index]!, slots));
+  const jobs = input.plan.map((collector, index) => runJob(input, collector, index, channels[index]!, slots, head));
   try {
     for (const [index, channel] of channels.entries()) {
+      head.moveTo(index);
       for (;;) {
         const delivery = await channel.take();
         yield { index, delivery };
@@ -46,11 +49,19 @@ export async function* inPlanOrder<C, R>(input: ScheduleInput<C, R>): AsyncGener
     }
   } finally {
     for (const channel of channels) channel.close();
+    head.moveTo(Number.POSITIVE_INFINITY);
     await Promise.all(jobs);
   }
 }
 
-async function runJob<C, R>(input: ScheduleInput<C, R>, collector: C, index: number, out: Channel<Delivery<R>>, slots: Slots): Promise<void> {
+async function runJob<C, R>(
+  input: ScheduleInput<C, R>,
+  collector: C,
+  index: number,
+  out: Channel<Delivery<R>>,
+  slots: Slots,
+  head: Head,
+): Promise<void> {
   let complete = false;
   let lastFinished: Date | null = null;
   let iterator: AsyncIterator<Window> | undefined;
@@ -58,6 +69,7 @@ async function runJob<C, R>(input: ScheduleInput<C, R>, collector: C, index: num
     iterator = input.windows(collector, index)[Symbol.asyncIterator]();
     for (;;) {
       await out.space();
+      await head.near(index);
       if (input.stopped() || out.closed) break;
       const release = await slots.acquire(index);
       try {
@@ -81,6 +93,30 @@ async function runJob<C, R>(input: ScheduleInput<C, R>, collector: C, index: num
   }
   // A full sync finishes when its last slice did (when its slicer ended, if it yielded none).
   out.push({ kind: 'done', complete, finishedAt: lastFinished ?? input.now() });
+}
+
+/** Which collector is being placed; a job waits until it is among the `span` from there. */
+class Head {
+  private index = 0;
+  private readonly waiting: { index: number; wake: () => void }[] = [];
+
+  constructor(private readonly span: number) {}
+
+  near(index: number): Promise<void> {
+    if (index < this.index + this.span) return Promise.resolve();
+    return new Promise<void>((wake) => this.waiting.push({ index, wake }));
+  }
+
+  moveTo(index: number): void {
+    this.index = index;
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const waiter = this.waiting[i]!;
+      if (waiter.index < this.index + this.span) {
+        this.waiting.splice(i, 1);
+        waiter.wake();
+      }
+    }
+  }
 }
 
 /** A counting semaphore that serves the lowest index first, so the collector being placed is never starved. */
