@@ -16,12 +16,9 @@ export interface TarballReport {
   disposition: Disposition;
 }
 
-/** What redaction (contract §10) did to a collection's output. */
-export interface RedactionSummary {
-  dropped: string[];
-  hashed: string[];
-  masked: number;
-}
+import type { RedactionSummary } from '../redact/types.js';
+
+export type { RedactionSummary };
 
 export type CollectionStatus = 'ok' | 'failed' | 'empty';
 
