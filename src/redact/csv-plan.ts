@@ -1,7 +1,6 @@
 /**
  * What happens to each column of one CSV file, decided once from its header (contract §10): `drop` first, then
- * `hash` (of the original value), then `mask` (on the values not hashed). The plan writes records back as RFC 4180
- * CSV, quoting a field only when it holds a quote, a comma, CR or LF — what csv-stringify does.
+ * `hash` (of the original value), then `mask` (on the values not hashed).
  */
 import { CachedHash, type Hmac32 } from './hmac.js';
 import { applyMasks, masksFor } from './mask.js';
@@ -14,13 +13,14 @@ type Column =
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** A field as RFC 4180 writes it (csv-stringify's quoting). */
 export function quoteField(text: string): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export class CsvPlan {
-  /** The header line of the output, LF included. */
-  readonly header: string;
+  /** The output's column names (the header without the dropped columns). */
+  readonly columns: string[];
   /** Columns of the input. */
   readonly width: number;
   readonly dropped: string[];
@@ -28,6 +28,8 @@ export class CsvPlan {
   /** Values a mask changed so far. */
   masked = 0;
   readonly #columns: Column[];
+  /** The output record, reused (the splitter formats it before `write()` returns). */
+  readonly #out: string[];
 
   /**
    * `names`: the input's header fields. `where` names the file in errors; `key` the collector (for the rule's
@@ -47,10 +49,10 @@ export class CsvPlan {
     this.hashed = [...rules.hash].filter((name) => present.has(name));
     const caches = new Map<string, CachedHash>();
     this.#columns = [];
-    const kept: string[] = [];
+    this.columns = [];
     names.forEach((name, index) => {
       if (rules.drop.has(name)) return;
-      kept.push(name);
+      this.columns.push(name);
       if (rules.hash.has(name)) {
         if (hmac === null) throw new Error('internal: a hash rule without a key');
         let hash = caches.get(name);
@@ -61,7 +63,7 @@ export class CsvPlan {
       const masks = masksFor(rules.mask, name);
       this.#columns.push(masks.length === 0 ? { kind: 'keep', index } : { kind: 'mask', index, masks });
     });
-    this.header = kept.length === 0 ? '' : this.#finish(kept.map(quoteField).join(','), kept.length);
+    this.#out = new Array<string>(this.#columns.length).fill('');
   }
 
   /** True when every column is dropped: the file has nothing left to send. */
@@ -69,33 +71,28 @@ export class CsvPlan {
     return this.#columns.length === 0;
   }
 
-  /** The output record for `fields` (one per input column), LF included. `plain`: no field needs quoting. */
-  line(fields: readonly string[], plain: boolean): string {
-    const columns = this.#columns;
-    let line = '';
-    for (let c = 0; c < columns.length; c++) {
-      const column = columns[c]!;
-      let value = fields[column.index]!;
-      if (column.kind === 'hash') {
-        if (value !== '') value = column.hash.digest(value);
-      } else if (column.kind === 'mask') {
-        const masked = applyMasks(value, column.masks);
-        if (masked !== value) {
-          this.masked++;
-          value = quoteField(masked);
-        } else if (!plain) {
-          value = quoteField(value);
-        }
-      } else if (!plain) {
-        value = quoteField(value);
-      }
-      line = c === 0 ? value : `${line},${value}`;
-    }
-    return this.#finish(line, columns.length);
+  /** The header line as RFC 4180 writes it, LF included ('' when every column is dropped). */
+  get header(): string {
+    return this.columns.length === 0 ? '' : `${this.columns.map(quoteField).join(',')}\n`;
   }
 
-  /** A record of one empty field is written `""`, so that it is not an empty line. */
-  #finish(line: string, width: number): string {
-    return width === 1 && line === '' ? '""\n' : `${line}\n`;
+  /** The output values for `fields` (one per input column). The array is reused by the next call. */
+  record(fields: readonly string[]): string[] {
+    const columns = this.#columns;
+    const out = this.#out;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      const value = fields[column.index]!;
+      if (column.kind === 'keep') {
+        out[c] = value;
+      } else if (column.kind === 'hash') {
+        out[c] = value === '' ? value : column.hash.digest(value);
+      } else {
+        const masked = applyMasks(value, column.masks);
+        if (masked !== value) this.masked++;
+        out[c] = masked;
+      }
+    }
+    return out;
   }
 }
