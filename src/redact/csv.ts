@@ -19,7 +19,7 @@ import { RedactionError, type EffectiveRules } from './types.js';
  * Read size of the collector's file. Small enough that a chunk's decoded text stays below V8's large-object size
  * (128 KiB), so it dies young instead of piling up in the large-object space until a full GC.
  */
-const READ_CHUNK = 16 * 1024;
+const READ_CHUNK = 64 * 1024;
 /** A record (or a quote never closed) longer than this cannot be redacted: it would have to be held whole. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 

@@ -21,7 +21,8 @@ const K = new Int32Array([
 ]);
 const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 const BLOCK = 64;
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Hex text of every 16-bit value (1.5 MiB, made on first use): 8 concatenations per hash instead of 16. */
+let hex4: string[] | undefined;
 /** The message schedule, shared: the hasher is synchronous, so one is enough for the process. */
 const W = new Int32Array(64);
 
@@ -126,12 +127,9 @@ export class Hmac32 {
     W[15] = (BLOCK + 32) * 8;
     state.set(this.#outer);
     compressWords(state);
-    let hex = '';
-    for (let i = 0; i < 4; i++) {
-      const v = state[i]!;
-      hex += HEX[v >>> 24]! + HEX[(v >>> 16) & 0xff]! + HEX[(v >>> 8) & 0xff]! + HEX[v & 0xff]!;
-    }
-    return hex;
+    const h = (hex4 ??= Array.from({ length: 0x10000 }, (_, i) => i.toString(16).padStart(4, '0')));
+    const a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
+    return h[a >>> 16]! + h[a & 0xffff]! + h[b >>> 16]! + h[b & 0xffff]! + h[c >>> 16]! + h[c & 0xffff]! + h[d >>> 16]! + h[d & 0xffff]!;
   }
 }
 
