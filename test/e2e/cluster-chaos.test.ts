@@ -100,7 +100,7 @@ describe('chaos: three nodes, the holder killed at random (real CLI)', { skip, t
     }
     assert.ok(reached >= end, `covered until ${new Date(reached).toISOString()}, state at ${new Date(end).toISOString()}`);
     const duplicates = covered.length - new Set(covered.map(([s]) => s)).size;
-    process.stderr.write(`# chaos: ${ROUNDS + 1} rounds, ${kills} holders killed, ${lockedOut} nodes locked out (exit 3), ${covered.length} hourly slices accepted, ${duplicates} sent twice, no gap\n`);
+    process.stderr.write(`# chaos: ${ROUNDS + 1} rounds, ${kills} nodes killed (the holder each round), ${lockedOut} nodes locked out (exit 3), ${covered.length} hourly slices accepted, ${duplicates} sent twice, no gap\n`);
     assert.ok(kills >= ROUNDS - 1, `only ${kills} kills`);
   });
 });

@@ -5,17 +5,14 @@
  * `--json` document or the logs, even when collector code prints the connection string.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { clusterProject, type ClusterProject } from '../helpers/cluster.js';
-import { cli, midnightDaysAgo, REPO, requireBuild, runCli } from '../helpers/fault-cli.js';
+import { cli, midnightDaysAgo, requireBuild, runCli } from '../helpers/fault-cli.js';
 import { pgSkipReason } from '../helpers/pg.js';
 
 const skip = await pgSkipReason();
-/** The run helper's rebuilt run (lock loss stops the run) is in this tree. */
-const RUN_REBUILT = existsSync(join(REPO, 'src', 'run', 'control.ts'));
 
 describe('cluster runs (real CLI)', { skip, timeout: 120_000 }, () => {
   let project: ClusterProject;
@@ -44,7 +41,7 @@ describe('cluster runs (real CLI)', { skip, timeout: 120_000 }, () => {
     assert.equal((JSON.parse(next.stdout) as { collections: { since: string }[] }).collections[0]?.since, doc.until);
   });
 
-  test('the lock connection terminated mid-run: exit 1, no further upload, no state write', { todo: RUN_REBUILT ? false : "the run's stop on lock loss (run helper) is not on main yet" }, async () => {
+  test('the lock connection terminated mid-run: exit 1, no further upload, no state write', async () => {
     const go = join(project.dir, 'go');
     await project.collector(
       '20-sliced.mjs',

@@ -126,7 +126,7 @@ describe('bounded database waits (real CLI)', { skip, timeout: 240_000 }, () => 
       assert.equal(await project.lockIsFree(), true);
     });
 
-    test('stalled on the state write after the uploads: exit 1, the result and summary still printed, lock free', { todo: "needs the run's report on a failed final write (run helper)" }, async () => {
+    test('stalled on the state write after the uploads: exit 1, the result and summary still printed, lock free', async () => {
       // The first INSERT is the write check before gathering; the next ones are the state writes.
       const proxy = await stalling(/INSERT INTO/, 2);
       try {
@@ -136,6 +136,7 @@ describe('bounded database waits (real CLI)', { skip, timeout: 240_000 }, () => 
         const doc = JSON.parse(run.stdout) as { tarballs: { shipped: boolean }[] };
         assert.equal(doc.tarballs[0]?.shipped, true);
         assert.match(run.stderr, /cannot write the state to postgres table .* did not answer within 1\.5 s/);
+        assert.match(run.stderr, /tarball\s+size/, 'the summary is printed');
       } finally {
         await proxy.close();
       }
