@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readTarball } from '../../src/pack/read-tarball.js';
 import { REPO, runCli } from '../helpers/fault-cli.js';
@@ -34,9 +34,12 @@ describe('init', () => {
       join(dir, 'collectors', 'config.ts'),
       join(dir, 'collectors', 'example.ts'),
     ]);
-    assert.match(init.stderr, /Next: cd starter && analytics-collect gather/);
+    assert.match(init.stderr, /Next: cd starter && analytics-collect check && analytics-collect gather/);
     const config = JSON.parse(await readFile(join(dir, 'analytics.config.json'), 'utf8')) as Record<string, unknown>;
     assert.match(String(config.$schema), /analytics\.config\.schema\.json$/);
+    // A relative path to the schema this CLI ships: an editor resolves it offline.
+    assert.match(String(config.$schema), /^\.\.?\//);
+    assert.ok(existsSync(resolve(dir, String(config.$schema))), `${String(config.$schema)} resolves from ${dir}`);
     assert.equal(existsSync(join(dir, 'node_modules')), false);
 
     const gather = await cli(['gather'], dir);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { schemaUrl, starterConfig, starterFiles } from '../../src/cli/commands/init.js';
+import { schemaRef, schemaUrl, starterConfig, starterFiles } from '../../src/cli/commands/init.js';
 import { validateConfig } from '../../src/config/schema.js';
 
 describe('init starter files', () => {
@@ -10,6 +10,12 @@ describe('init starter files', () => {
     assert.ok(checked.ok, checked.ok ? '' : checked.problems.join('\n'));
     assert.equal(raw.$schema, schemaUrl('1.2.3'));
     assert.match(String(raw.$schema), /analytics-collect@1\.2\.3\/schema\/analytics\.config\.schema\.json$/);
+  });
+
+  it('$schema is a relative path to the schema this CLI ships, else the published URL', () => {
+    assert.equal(schemaRef('/srv/app', '1.2.3', '/srv/app/node_modules/analytics-collect/schema/s.json', () => true), './node_modules/analytics-collect/schema/s.json');
+    assert.equal(schemaRef('/srv/app', '1.2.3', '/usr/lib/node_modules/analytics-collect/schema/s.json', () => true), '../../usr/lib/node_modules/analytics-collect/schema/s.json');
+    assert.equal(schemaRef('/srv/app', '1.2.3', '/nonexistent/schema.json'), schemaUrl('1.2.3'));
   });
 
   it('writes a config collector and one TypeScript example that import analytics-collect', () => {

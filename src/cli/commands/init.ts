@@ -2,20 +2,36 @@
  * `analytics-collect init [DIR]`: a starter configuration and collectors folder that gathers at once, with no
  * `npm install` in DIR — the collectors import 'analytics-collect', which resolves to the running CLI.
  */
+import { existsSync } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { toolVersion } from '../../config/load.js';
+import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toolVersion } from '../version.js';
 import { messageOf, usageError } from '../../errors.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
 
-/** Where editors fetch the schema of this version (the package also ships it: `analytics-collect/schema.json`). */
+/** The published schema of this version, for when this CLI's own copy cannot be found. */
 export const schemaUrl = (version: string): string => `https://unpkg.com/analytics-collect@${version}/schema/analytics.config.schema.json`;
 
+/** The schema this CLI ships (src/cli/commands and dist/cli/commands both sit three levels below the package root). */
+export const SCHEMA_FILE = fileURLToPath(new URL('../../../schema/analytics.config.schema.json', import.meta.url));
+
+/**
+ * `$schema` for a config file in `dir`: a relative path to the schema this CLI ships (for a local install,
+ * `./node_modules/analytics-collect/schema/analytics.config.schema.json`), so that an editor completes and checks
+ * the file offline, with the schema of the version that reads it. The published URL only when the file is missing.
+ */
+export function schemaRef(dir: string, version: string, schemaFile = SCHEMA_FILE, exists: (path: string) => boolean = existsSync): string {
+  if (!exists(schemaFile)) return schemaUrl(version);
+  const rel = relative(dir, schemaFile).split(sep).join('/');
+  return rel.startsWith('../') ? rel : `./${rel}`;
+}
+
 /** The starter configuration: valid as it is for dry runs; `--ship` needs a real url, content type and credentials. */
-export function starterConfig(version: string): string {
+export function starterConfig(version: string, schema = schemaUrl(version)): string {
   const config = {
-    $schema: schemaUrl(version),
+    $schema: schema,
     collectors: './collectors',
     output: './analytics-out',
     stateFile: './.analytics-collect/state.json',
@@ -60,9 +76,9 @@ export const host = register(
 `;
 
 /** The files `init` writes, relative to DIR. */
-export function starterFiles(version: string): Record<string, string> {
+export function starterFiles(version: string, schema = schemaUrl(version)): Record<string, string> {
   return {
-    'analytics.config.json': starterConfig(version),
+    'analytics.config.json': starterConfig(version, schema),
     'collectors/config.ts': CONFIG_COLLECTOR,
     'collectors/example.ts': EXAMPLE_COLLECTOR,
   };
@@ -72,7 +88,7 @@ const exists = (path: string): Promise<boolean> => access(path).then(() => true,
 
 export async function initCommand(dir: string, out: Output): Promise<Outcome> {
   const root = resolve(dir);
-  const files = starterFiles(toolVersion());
+  const files = starterFiles(toolVersion(), schemaRef(root, toolVersion()));
   const existing: string[] = [];
   for (const name of Object.keys(files)) if (await exists(join(root, name))) existing.push(join(root, name));
   if (existing.length > 0) {
@@ -99,8 +115,9 @@ export async function initCommand(dir: string, out: Output): Promise<Outcome> {
       '  collectors/config.ts    the config collector: config.json in every tarball',
       '  collectors/example.ts   a JSON collector to start from',
       '',
-      `Next: ${cd === '' ? '' : `cd ${cd} && `}analytics-collect gather    (a dry run: tarballs land in analytics-out/)`,
-      'To upload: set ship.url and ship.contentType, then ANALYTICS_USERNAME and ANALYTICS_PASSWORD, and run gather --ship.',
+      `Next: ${cd === '' ? '' : `cd ${cd} && `}analytics-collect check && analytics-collect gather    (a dry run: tarballs land in analytics-out/)`,
+      'To upload: set ship.url and ship.contentType, then ANALYTICS_USERNAME and ANALYTICS_PASSWORD;',
+      'analytics-collect check --ship tests them (nothing is stored), then run gather --ship.',
     ].join('\n'),
   );
   return 'ok';
