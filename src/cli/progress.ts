@@ -1,6 +1,7 @@
 /**
- * The progress line `gather` shows on a terminal: which collector (and slice) runs, bytes collected, tarballs
- * written and shipped, time elapsed — one line on stderr, redrawn in place, erased before the summary.
+ * The progress line `gather` shows on a terminal: which collectors (and slices) run — several at once with
+ * `concurrency` — bytes collected, tarballs written, shipped and waiting to upload, time elapsed — one line on
+ * stderr, redrawn in place, erased before the summary.
  *
  * Split in three: `applyEvent` folds the pipeline's events into a state (pure), `formatProgress` turns a state and
  * an instant into the line (pure), and `ProgressDisplay` wires both to a timer and the terminal.
@@ -14,15 +15,28 @@ export interface PlannedCollector {
   sliced: boolean;
 }
 
+/** A collection running now. */
+export interface RunningCollection {
+  key: string;
+  since: Date;
+  until: Date;
+  /** 1, 2, … for a sliced collector; 0 otherwise. */
+  slice: number;
+}
+
 export interface ProgressState {
   mode: 'dry-run' | 'ship';
   /** When the run started (ms since the epoch). */
   startedAt: number;
   plan: readonly PlannedCollector[];
-  /** Index in `plan` of the collector running now (or last); -1 before the first one. */
-  position: number;
-  /** The collection running now, or the one that just ended (`finished`); null before the first. */
-  current: { key: string; since: Date; until: Date; slice: number; finished: boolean } | null;
+  /** Collectors of the plan started so far (a sliced one counts once). */
+  started: number;
+  /** Keys of the plan's collectors started so far. */
+  startedKeys: ReadonlySet<string>;
+  /** The last slice number seen per sliced key. */
+  slices: ReadonlyMap<string, number>;
+  /** Collections running now, in the order they started (several at once with `concurrency` > 1). */
+  running: readonly RunningCollection[];
   ok: number;
   empty: number;
   failed: number;
@@ -37,35 +51,49 @@ const CONFIG_KEY = 'config';
 
 /** The state before any event. */
 export function initialProgress(plan: readonly PlannedCollector[], mode: 'dry-run' | 'ship', startedAt: number): ProgressState {
-  return { mode, startedAt, plan, position: -1, current: null, ok: 0, empty: 0, failed: 0, bytes: 0, written: 0, shipped: 0, uploadFailed: 0 };
+  return {
+    mode,
+    startedAt,
+    plan,
+    started: 0,
+    startedKeys: new Set(),
+    slices: new Map(),
+    running: [],
+    ok: 0,
+    empty: 0,
+    failed: 0,
+    bytes: 0,
+    written: 0,
+    shipped: 0,
+    uploadFailed: 0,
+  };
 }
 
 /** The state after `event`. Pure: returns a new state. */
 export function applyEvent(state: ProgressState, event: GatherEvent): ProgressState {
   switch (event.type) {
     case 'collection-start': {
-      if (event.key === CONFIG_KEY && state.position === -1) {
-        return { ...state, current: { key: event.key, since: event.since, until: event.until, slice: 0, finished: false } };
-      }
-      const here = state.plan[state.position];
-      // A sliced collector sends one start per slice; anything else moves on to the next collector with that key
-      // (collectors whose window is empty are never called, so the position may jump).
-      if (here !== undefined && here.sliced && here.key === event.key && state.current?.key === event.key) {
-        const slice = event.slice ?? state.current.slice + 1;
-        return { ...state, current: { key: event.key, since: event.since, until: event.until, slice, finished: false } };
-      }
-      const found = state.plan.findIndex((p, i) => i > state.position && p.key === event.key);
-      const position = found === -1 ? state.position : found;
-      const sliced = state.plan[position]?.sliced ?? false;
-      const slice = sliced ? (event.slice ?? 1) : 0;
-      return { ...state, position, current: { key: event.key, since: event.since, until: event.until, slice, finished: false } };
-    }
-    case 'collection-end': {
-      const current = state.current ? { ...state.current, finished: true } : null;
-      if (event.key === CONFIG_KEY && state.position === -1) return { ...state, current };
+      const planned = state.plan.some((p) => p.key === event.key);
+      const sliced = state.plan.some((p) => p.key === event.key && p.sliced);
+      const slice = sliced ? (event.slice ?? (state.slices.get(event.key) ?? 0) + 1) : 0;
+      const running = [...state.running, { key: event.key, since: event.since, until: event.until, slice }];
+      if (!planned) return { ...state, running }; // the config collector
+      const first = !sliced || !state.startedKeys.has(event.key);
       return {
         ...state,
-        current,
+        running,
+        started: first ? Math.min(state.plan.length, state.started + 1) : state.started,
+        startedKeys: first ? new Set([...state.startedKeys, event.key]) : state.startedKeys,
+        slices: sliced ? new Map([...state.slices, [event.key, slice]]) : state.slices,
+      };
+    }
+    case 'collection-end': {
+      const at = state.running.findIndex((r) => r.key === event.key);
+      const running = at === -1 ? state.running : [...state.running.slice(0, at), ...state.running.slice(at + 1)];
+      if (event.key === CONFIG_KEY && !state.plan.some((p) => p.key === CONFIG_KEY)) return { ...state, running };
+      return {
+        ...state,
+        running,
         bytes: state.bytes + event.bytes,
         ok: state.ok + (event.status === 'ok' ? 1 : 0),
         empty: state.empty + (event.status === 'empty' ? 1 : 0),
@@ -115,51 +143,86 @@ const STYLES: Record<Style, [string, string]> = {
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** What runs now: the collector (with its slice) and, separately, its window, which goes first when space is short. */
-function label(state: ProgressState): { what: Segment[]; window: Segment | null } {
-  const { current, plan, position } = state;
-  if (current === null) return { what: [{ text: 'starting…', style: 'plain' }], window: null };
-  const isConfig = current.key === CONFIG_KEY && position === -1;
-  // After the last collector (without slices: with them another slice may follow) only tarballs are left to close.
-  if (current.finished && !isConfig && position === plan.length - 1 && !plan[position]?.sliced) {
-    return { what: [{ text: state.mode === 'ship' ? 'writing and uploading tarballs…' : 'writing tarballs…', style: 'plain' }], window: null };
+/** How much of the line to show: each level drops one more kind of detail (see `formatProgress`). */
+interface Level {
+  window: boolean;
+  detail: boolean;
+  position: boolean;
+  longCounts: boolean;
+  slices: boolean;
+  /** How many running collectors to name (the rest as "+N"); Infinity: all. */
+  names: number;
+}
+
+const LEVELS: Level[] = [
+  { window: true, detail: true, position: true, longCounts: true, slices: true, names: Infinity },
+  { window: false, detail: true, position: true, longCounts: true, slices: true, names: Infinity },
+  { window: false, detail: false, position: true, longCounts: true, slices: true, names: Infinity },
+  { window: false, detail: false, position: false, longCounts: true, slices: true, names: Infinity },
+  { window: false, detail: false, position: false, longCounts: false, slices: true, names: Infinity },
+  { window: false, detail: false, position: false, longCounts: false, slices: false, names: Infinity },
+  { window: false, detail: false, position: false, longCounts: false, slices: false, names: 2 },
+  { window: false, detail: false, position: false, longCounts: false, slices: false, names: 1 },
+  { window: false, detail: false, position: false, longCounts: false, slices: false, names: 0 },
+];
+
+/** What runs now: every running collector (with its slice; its window when it runs alone and there is room). */
+function running(state: ProgressState, level: Level): Segment[] {
+  const { running: now } = state;
+  if (now.length === 0) {
+    const done = state.ok + state.empty + state.failed > 0;
+    const text = !done ? 'starting…' : state.mode === 'ship' ? 'writing and uploading tarballs…' : 'writing tarballs…';
+    return [{ text, style: 'plain' }];
   }
-  const what: Segment[] = [
-    { text: isConfig ? '' : `[${position + 1}/${plan.length}] `, style: 'dim' },
-    { text: current.key, style: 'key' },
-    { text: current.slice > 0 ? ` slice ${current.slice}` : '', style: 'plain' },
-  ];
-  return { what, window: { text: ` ${formatWindow(current.since, current.until)}`, style: 'dim' } };
+  const segments: Segment[] = [];
+  if (level.position && state.plan.length > 0 && state.started > 0) segments.push({ text: `[${state.started}/${state.plan.length}] `, style: 'dim' });
+  const named = now.slice(0, level.names);
+  named.forEach((r, i) => {
+    if (i > 0) segments.push({ text: ', ', style: 'dim' });
+    segments.push({ text: r.key, style: 'key' });
+    if (r.slice > 0 && level.slices) segments.push({ text: ` slice ${r.slice}`, style: 'plain' });
+  });
+  const rest = now.length - named.length;
+  if (rest > 0) segments.push({ text: named.length === 0 ? `${rest} running` : ` +${rest}`, style: 'plain' });
+  if (level.window && now.length === 1) segments.push({ text: ` ${formatWindow(now[0]!.since, now[0]!.until)}`, style: 'dim' });
+  return segments;
+}
+
+/** The counts that matter: tarballs written, shipped and waiting to upload, and failures. */
+function counts(state: ProgressState, level: Level): Segment[] {
+  const sep: Segment = { text: ' · ', style: 'dim' };
+  const out: Segment[] = [];
+  const collections = state.ok + state.empty + state.failed;
+  if (level.detail && collections > 0) out.push(sep, { text: `${plural(collections, 'collection')}, ${formatBytes(state.bytes)}`, style: 'plain' });
+  if (state.failed > 0) out.push(level.detail ? { text: `, ${state.failed} failed`, style: 'bad' } : { text: ` · ${state.failed} failed`, style: 'bad' });
+  if (state.written > 0) {
+    out.push(sep, { text: level.longCounts ? `${plural(state.written, 'tarball')} written` : `${state.written} written`, style: 'plain' });
+    if (state.mode === 'ship') {
+      const uploading = state.written - state.shipped - state.uploadFailed;
+      out.push({ text: `, ${state.shipped} shipped${uploading > 0 ? `, ${uploading} to upload` : ''}`, style: 'plain' });
+    }
+  }
+  if (state.uploadFailed > 0) out.push({ text: `, ${state.uploadFailed} upload${state.uploadFailed === 1 ? '' : 's'} failed`, style: 'bad' });
+  return out;
 }
 
 /**
  * The progress line at instant `now`, at most `width - 1` characters wide (the last column is left free: some
- * terminals wrap when it is written). Colours only when `color`.
+ * terminals wrap when it is written). Colours only when `color`. On a narrow terminal detail goes first — the
+ * window, then collections and bytes, then the `[n/total]` position, then words and slice numbers — and the
+ * counts of tarballs written, shipped and to upload stay; the names of the running collectors go last ("name +N").
  */
 export function formatProgress(state: ProgressState, now: number, width: number, color: boolean): string {
   const elapsed = now - state.startedAt;
   const spinner = SPINNER[Math.floor(elapsed / SPINNER_FRAME_MS) % SPINNER.length]!;
-  const sep: Segment = { text: ' · ', style: 'dim' };
-  const { what, window } = label(state);
-  const stats: Segment[] = [];
-  const collections = state.ok + state.empty + state.failed;
-  if (collections > 0) {
-    stats.push(sep, { text: `${plural(collections, 'collection')}, ${formatBytes(state.bytes)}`, style: 'plain' });
-    if (state.failed > 0) stats.push({ text: `, ${state.failed} failed`, style: 'bad' });
-  }
-  if (state.written > 0) {
-    stats.push(sep, { text: `${plural(state.written, 'tarball')} written`, style: 'plain' });
-    if (state.mode === 'ship') {
-      const uploading = state.written - state.shipped - state.uploadFailed;
-      stats.push({ text: `, ${state.shipped} shipped${uploading > 0 ? `, ${uploading} to upload` : ''}`, style: 'plain' });
-    }
-  }
-  if (state.uploadFailed > 0) stats.push({ text: `, ${state.uploadFailed} upload${state.uploadFailed === 1 ? '' : 's'} failed`, style: 'bad' });
   const head: Segment = { text: `${spinner} ${formatElapsed(elapsed)}  `, style: 'dim' };
   const max = Math.max(10, width - 1);
-  const full = [head, ...what, ...(window ? [window] : []), ...stats];
-  // The window is the first thing to go on a narrow terminal; after that the end of the line is cut.
-  return render(visibleLength(full) <= max ? full : [head, ...what, ...stats], max, color);
+  let line: Segment[] = [];
+  for (const level of LEVELS) {
+    line = [head, ...running(state, level), ...counts(state, level)];
+    if (visibleLength(line) <= max) break;
+  }
+  return render(line, max, color);
 }
 
 const visibleLength = (segments: readonly Segment[]): number => segments.reduce((n, s) => n + [...s.text].length, 0);

@@ -31,18 +31,24 @@ const start = (key: string, since = day(0), until = day(1)): GatherEvent => ({ t
 const end = (key: string, status: 'ok' | 'failed' | 'empty', bytes = 0): GatherEvent => ({ type: 'collection-end', key, status, bytes });
 
 describe('applyEvent', () => {
-  it('follows the plan: config first, a skipped collector jumped over, slices counted', () => {
+  it('follows the plan: config first (not counted), a skipped collector jumped over, slices counted', () => {
     let state = fold([start('config')]);
-    assert.equal(state.position, -1);
-    assert.equal(state.current?.key, 'config');
+    assert.equal(state.started, 0);
+    assert.deepEqual(state.running.map((r) => r.key), ['config']);
     state = fold([start('config'), end('config', 'ok', 50), start('host')]);
-    assert.equal(state.position, 0);
+    assert.equal(state.started, 1);
     assert.equal(state.bytes, 0, 'the config collector is not counted');
     state = fold([start('config'), end('config', 'ok'), start('host'), end('host', 'ok', 100), start('events'), end('events', 'ok', 1000), start('events', day(1), day(2))]);
-    assert.equal(state.position, 2, '"skipped" was never called');
-    assert.deepEqual(state.current, { key: 'events', since: day(1), until: day(2), slice: 2, finished: false });
+    assert.equal(state.started, 2, '"skipped" was never called, and a second slice is the same collector');
+    assert.deepEqual(state.running, [{ key: 'events', since: day(1), until: day(2), slice: 2 }]);
     assert.equal(state.bytes, 1100);
     assert.equal(state.ok, 2);
+  });
+
+  it('tracks every collection running at once (concurrency)', () => {
+    const state = fold([start('host'), start('events'), start('skipped'), end('host', 'ok', 10)]);
+    assert.deepEqual(state.running.map((r) => [r.key, r.slice]), [['events', 1], ['skipped', 0]]);
+    assert.equal(state.started, 3);
   });
 
   it('counts outcomes, tarballs and uploads', () => {
@@ -71,12 +77,21 @@ describe('applyEvent', () => {
   });
 });
 
+const written = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-written', path: `t${i}`, bytes: 1 }) as GatherEvent);
+const shipped = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-shipped', path: `t${i}`, ok: true }) as GatherEvent);
+
 describe('formatProgress', () => {
   it('shows elapsed time, the collector and slice, its window, bytes and tarballs', () => {
     const state = fold([start('host'), end('host', 'ok', 2048), start('events', day(2), day(3)), { type: 'tarball-written', path: 'x', bytes: 1 }]);
     const line = formatProgress(state, T0 + 3_200, 200, false);
-    assert.match(line, /^. 0:03 {2}\[3\/3\] events slice 1 2026-11-03 → 2026-11-04 · 1 collection, 2\.0 KiB · 1 tarball written$/);
+    assert.match(line, /^. 0:03 {2}\[2\/3\] events slice 1 2026-11-03 → 2026-11-04 · 1 collection, 2\.0 KiB · 1 tarball written$/);
     assert.ok(!line.includes(ESC), 'no colours when not asked');
+  });
+
+  it('names every collector running at once', () => {
+    const state = fold([start('host'), start('events', day(2), day(3)), start('skipped')]);
+    const line = formatProgress(state, T0, 200, false);
+    assert.match(line, /\[3\/3\] host, events slice 1, skipped$/);
   });
 
   it('says what is left after the last collector, and what is pending in a ship run', () => {
@@ -89,20 +104,50 @@ describe('formatProgress', () => {
   it('colours when asked, failures in red', () => {
     const state = fold([start('host'), end('host', 'failed')]);
     const line = formatProgress(state, T0, 200, true);
-    assert.ok(line.includes(`${ESC}36mhost`), line);
     assert.ok(line.includes(`${ESC}31m, 1 failed`), line);
+    const running = formatProgress(fold([start('host')]), T0, 200, true);
+    assert.ok(running.includes(`${ESC}36mhost`), running);
   });
 
-  it('fits the terminal: drops the window first, then cuts the end', () => {
+  it('on an 80-column terminal keeps written, shipped and to-upload counts and every running collector, dropping detail first', () => {
+    const keys = ['hosts', 'events', 'jobs'];
+    const plan = keys.map((key) => ({ key, sliced: key !== 'hosts' }));
+    const events: GatherEvent[] = [
+      ...keys.map((k) => start(k, day(2), day(3))),
+      end('hosts', 'failed', 0),
+      start('hosts'),
+      ...written(12),
+      ...shipped(9),
+    ];
+    const state = fold(events, plan, 'ship');
+    const line = formatProgress(state, T0 + 65_000, 80, false);
+    assert.ok([...line].length <= 79, line);
+    assert.match(line, /12 written, 9 shipped, 3 to upload/);
+    assert.match(line, /1 failed/);
+    for (const key of keys) assert.ok(line.includes(key), `${key} in ${line}`);
+    assert.ok(!line.includes('2026-11-03'), 'the window went first');
+    assert.ok(!line.includes('KiB') && !line.includes(' B '), 'then the bytes');
+  });
+
+  it('on a very narrow terminal the running collectors shrink to "name +N" before the counts are cut', () => {
+    const keys = ['hosts_inventory', 'job_events', 'unified_jobs'];
+    const state = fold([...keys.map((k) => start(k)), ...written(12), ...shipped(9)], keys.map((key) => ({ key, sliced: false })), 'ship');
+    const line = formatProgress(state, T0, 70, false);
+    assert.ok([...line].length <= 69, line);
+    assert.match(line, /hosts_inventory \+2 · 12 written, 9 shipped, 3 to upload$/);
+    assert.match(formatProgress(state, T0, 60, false), / {2}3 running · 12 written, 9 shipped, 3 to upload$/);
+    const tiny = formatProgress(state, T0, 25, true);
+    assert.ok([...tiny.replace(/\u001b\[\d+m/g, '')].length <= 24, tiny);
+    assert.ok(tiny.includes('…'));
+  });
+
+  it('fits the terminal: drops the window first', () => {
     const state = fold([start('host'), end('host', 'ok', 1), start('events', day(2), day(3))]);
     const full = formatProgress(state, T0, 500, false);
     const narrow = formatProgress(state, T0, 60, false);
     assert.ok(full.includes('2026-11-03'));
     assert.ok(!narrow.includes('2026-11-03'), narrow);
     assert.ok([...narrow].length <= 59, narrow);
-    const tiny = formatProgress(state, T0, 25, true);
-    assert.ok([...tiny.replace(/\u001b\[\d+m/g, '')].length <= 24, tiny);
-    assert.ok(tiny.includes('…'));
   });
 });
 
