@@ -134,9 +134,9 @@ export class Hmac32 {
 }
 
 /** Lookups after which a cache that hits less than {@link MIN_HIT_RATE} of the time is switched off. */
-const PROBE_LOOKUPS = 20_000;
+const PROBE_LOOKUPS = 4096;
 const MIN_HIT_RATE = 0.2;
-const CACHE_SIZE = 8192;
+const CACHE_SIZE = 4096;
 
 /**
  * The hash of one column (or property): values such as user and host names repeat, so recent results are kept
