@@ -65,7 +65,7 @@ const MS_PER_SECOND = 1000;
  */
 export async function gather(options: GatherOptions): Promise<GatherReport> {
   if (options.mode === 'ship' && !options.shipper) throw new Error('gather: ship mode needs a shipper');
-  const state = await options.store.read();
+  const state = ownEntries(await options.store.read());
   const now = options.now ?? (() => new Date());
   const start = options.store.now ? await options.store.now() : now();
   const window = resolveRunWindow({
@@ -223,7 +223,8 @@ class GatherRun {
     }
     const { window: w, result } = delivery;
     const { outcome } = result;
-    const placing = !this.control.collectSignal.aborted;
+    // Placed only once its files are all in tarballs (or its status row waits for one): a placement cut short
+    // by an error must not count as accepted.
     const entry = this.ledger.record(
       index,
       {
@@ -233,7 +234,7 @@ class GatherRun {
         error: outcome.status === 'failed' ? outcome.error : null,
         redaction: result.redaction,
       },
-      placing,
+      false,
     );
     const row = (fileName: string, status: StatusRow['status']): StatusRow => ({
       collectionStart: result.startedAt,
@@ -243,12 +244,14 @@ class GatherRun {
       status,
       elapsed: Math.floor((result.finishedAt.getTime() - result.startedAt.getTime()) / MS_PER_SECOND),
     });
-    if (!placing) return;
+    if (this.control.collectSignal.aborted) return;
     if (outcome.status !== 'ok') {
       this.pendingRow(collector, row(fileOf(collector), outcome.status));
+      entry.placed = true;
       return;
     }
     await this.assembler!.place(entry, collector, outcome.files, (name) => row(name, 'ok'));
+    entry.placed = true;
     if (collector.slicing === undefined) return;
     // A slice's tarballs close at once; its files go once they are written.
     const { written } = await this.assembler!.closeFor(entry);
@@ -358,6 +361,13 @@ class GatherRun {
     const { window, state } = this;
     return collectorWindow({ key: collector.key, since: window.since, until: window.until, lastGather: window.lastGather, state })?.since ?? null;
   }
+}
+
+/** The state with entries that inherit nothing, whatever store it came from (a key may be `constructor`). */
+function ownEntries(state: State): State {
+  const entries = Object.create(null) as Record<string, Date>;
+  for (const key of Object.keys(state.entries)) entries[key] = state.entries[key]!;
+  return { ...state, entries };
 }
 
 const fileOf = (collector: Collector): string => `${collector.key}.${collector.format}`;

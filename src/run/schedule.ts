@@ -183,7 +183,7 @@ class Channel<T> {
   }
 
   private wakeSpace(): void {
-    if (this.items.length > 0) return;
+    if (this.items.length > 0 && !this.closed) return;
     const wake = this.spaceWaiter;
     this.spaceWaiter = null;
     wake?.();
