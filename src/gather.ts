@@ -309,7 +309,9 @@ class GatherRun {
       now: this.start,
     });
     if (request.fullSync) this.ledger.fullSyncStarted(index, this.now());
-    for await (const [since, until] of collectSlices(collector.slicing, request, this.control.collectSignal)) yield { since, until };
+    for await (const [since, until] of collectSlices(collector.slicing, request, this.control.collectSignal, { timeoutMs: this.options.config.collectorTimeoutMs })) {
+      yield { since, until };
+    }
   }
 
   /** Runs one collection; whatever the collector does, resolves to an outcome. */

@@ -3,8 +3,10 @@
  * limits, headers, a license check, or a whole custom transport. Loaded by path and shape-checked once, so a
  * typo fails before anything runs instead of being silently ignored.
  */
-import { importUserModule } from './collect/load.js';
 import { resolve } from 'node:path';
+import { ContainedError, contained } from './collect/contain.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, importUserModule } from './collect/load.js';
+import { describeThrown, locationSuffix } from './collect/where.js';
 import { AppError, messageOf, usageError } from './errors.js';
 import { escapeControlLine, redactSecrets } from './secrets/index.js';
 import type { ShipInfo, ShipResult, Shipper } from './types.js';
@@ -68,24 +70,31 @@ const describe = (value: unknown): string => {
   return Array.isArray(value) ? 'an array' : 'an object';
 };
 
-/** Calls a packager function; a throw becomes an AppError naming the file and member. */
-async function call<T>(file: string, member: string, fn: () => MaybePromise<T>): Promise<T> {
+/** Why a packager hook failed, in one line with the place in the packager's source. */
+const hookFailure = (err: unknown): string =>
+  err instanceof ContainedError ? err.message : `${describeThrown(err)}${locationSuffix(err)}`;
+
+/**
+ * Calls a packager function, contained like collector code (bounded by `collectorTimeoutMs`, `process.exit()`
+ * and stray errors fail it); a failure becomes an AppError naming the file and member.
+ */
+async function call<T>(file: string, member: string, timeoutMs: number, fn: () => MaybePromise<T>): Promise<T> {
   try {
-    return await fn();
+    return await contained(fn, { label: `packager ${file}: ${member}()`, timeoutMs });
   } catch (err) {
-    throw new AppError('FAILED', `packager ${file}: ${member}() failed: ${messageOf(err)}`, { cause: err });
+    throw new AppError('FAILED', `packager ${file}: ${member}() failed: ${hookFailure(err)}`, { cause: err });
   }
 }
 
-async function resolveValue(file: string, member: string, raw: unknown): Promise<unknown> {
-  return typeof raw === 'function' ? call(file, member, () => (raw as () => unknown)()) : raw;
+async function resolveValue(file: string, member: string, raw: unknown, timeoutMs: number): Promise<unknown> {
+  return typeof raw === 'function' ? call(file, member, timeoutMs, () => (raw as () => unknown)()) : raw;
 }
 
-async function importDefault(file: string): Promise<unknown> {
+async function importDefault(file: string, timeoutMs: number): Promise<unknown> {
   let mod: Record<string, unknown>;
   try {
     // Like a collector: an ES module whatever surrounds it, TypeScript without a build, `analytics-collect` resolvable.
-    mod = await importUserModule(file);
+    mod = await importUserModule(file, { timeoutMs, label: `packager ${file}` });
   } catch (err) {
     throw usageError(`packager ${file}: cannot load it (${messageOf(err)}); check the packager setting`, err);
   }
@@ -99,9 +108,10 @@ async function importDefault(file: string): Promise<unknown> {
  * Imports the packager module at `path` and checks its default export's shape. Throws AppError('USAGE')
  * naming the file and the member at fault. `maxDataSize` and `contentType` are resolved here, once.
  */
-export async function loadPackager(path: string): Promise<Packager> {
+export async function loadPackager(path: string, options: { timeoutMs?: number } = {}): Promise<Packager> {
   const file = resolve(path);
-  const raw = await importDefault(file);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  const raw = await importDefault(file, timeoutMs);
   if (raw === null || typeof raw !== 'object') {
     throw usageError(`packager ${file}: the default export is ${describe(raw)}; export an object with the packager members`);
   }
@@ -120,14 +130,14 @@ export async function loadPackager(path: string): Promise<Packager> {
   const mod = raw as PackagerModule;
   const packager: Packager = { file };
 
-  const maxDataSize = await resolveValue(file, 'maxDataSize', mod.maxDataSize);
+  const maxDataSize = await resolveValue(file, 'maxDataSize', mod.maxDataSize, timeoutMs);
   if (maxDataSize !== undefined) {
     if (typeof maxDataSize !== 'number' || !Number.isInteger(maxDataSize) || maxDataSize <= 0) {
       throw usageError(`packager ${file}: maxDataSize is ${describe(maxDataSize)}; it must be an integer > 0 (bytes)`);
     }
     packager.maxDataSize = maxDataSize;
   }
-  const contentType = await resolveValue(file, 'contentType', mod.contentType);
+  const contentType = await resolveValue(file, 'contentType', mod.contentType, timeoutMs);
   if (contentType !== undefined) {
     if (typeof contentType !== 'string' || contentType.trim() === '') {
       throw usageError(`packager ${file}: contentType is ${describe(contentType)}; it must be a non-empty string`);
@@ -138,7 +148,7 @@ export async function loadPackager(path: string): Promise<Packager> {
   if (mod.tarballBase) {
     const fn = mod.tarballBase.bind(mod);
     packager.tarballBase = async (args) => {
-      const base = await call(file, 'tarballBase', () => fn(args));
+      const base = await call(file, 'tarballBase', timeoutMs, () => fn(args));
       if (typeof base !== 'string' || base === '' || base === '.' || base === '..' || /[/\\\0]/.test(base)) {
         throw usageError(`packager ${file}: tarballBase() returned ${describe(base)}; return a file name stem without slashes`);
       }
@@ -148,7 +158,7 @@ export async function loadPackager(path: string): Promise<Packager> {
   if (mod.headers) {
     const fn = mod.headers.bind(mod);
     packager.headers = async () => {
-      const headers = await call(file, 'headers', fn);
+      const headers = await call(file, 'headers', timeoutMs, fn);
       const ok =
         headers !== null &&
         typeof headers === 'object' &&
@@ -163,7 +173,7 @@ export async function loadPackager(path: string): Promise<Packager> {
     if (!member) continue;
     const fn = member.bind(mod);
     packager[name] = async () => {
-      const answer = await call(file, name, fn);
+      const answer = await call(file, name, timeoutMs, fn);
       if (typeof answer !== 'boolean') {
         throw usageError(`packager ${file}: ${name}() returned ${describe(answer)}; return true or false`);
       }
@@ -175,9 +185,10 @@ export async function loadPackager(path: string): Promise<Packager> {
     packager.ship = async (tarballPath, info) => {
       let answer: unknown;
       try {
-        answer = await fn(tarballPath, info);
+        answer = await contained(() => fn(tarballPath, info), { label: `packager ${file}: ship()`, timeoutMs });
       } catch (err) {
-        return { ok: false, error: `packager ${file}: ship() failed: ${messageOf(err)}` };
+        // A ship() that timed out may have sent part of it: final, so the tarball is kept as failed, not sent twice.
+        return { ok: false, error: `packager ${file}: ship() failed: ${hookFailure(err)}` };
       }
       return checkShipAnswer(file, answer);
     };

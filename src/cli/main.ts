@@ -3,13 +3,16 @@
  * The only module that decides exit codes.
  */
 import type { CommanderError } from 'commander';
+import { exitProcess, installContainment, strayFailures } from '../collect/contain.js';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
 import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
 import { jsonErrorDocument, ReportedError, wantsJson } from './json-error.js';
 import type { Outcome } from './outcome.js';
 import { processOutput, type Output } from './output.js';
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+/** SIGHUP (a dropped SSH session) stops a run like SIGTERM: temporary files removed, the lock released. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const OUTCOME_EXIT: Record<Outcome, number> = { ok: 0, failed: EXIT_CODES.FAILED };
 
@@ -26,14 +29,13 @@ export async function main(argv: readonly string[], out: Output = processOutput(
   const onSignal = (name: NodeJS.Signals): void => {
     if (stoppedBy !== null) {
       // A second signal: the user means it. Leave now; the first one already asked everything to stop.
-      process.exit(SIGNAL_EXIT[name] ?? 1);
+      exitProcess(SIGNAL_EXIT[name] ?? 1);
     }
     stoppedBy = name;
     out.note(`${name} received: stopping (temporary files are removed, the state keeps what was accepted)…`);
     controller.abort(new AppError('INTERRUPTED', `stopped by ${name}`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of SIGNALS) process.on(name, onSignal);
   let status = 0;
   try {
     // Loaded here, not at the top: `--version` needs none of it (start-up time).
@@ -50,8 +52,7 @@ export async function main(argv: readonly string[], out: Output = processOutput(
     const json = wantsJson(argv) && !(err instanceof ReportedError) ? jsonErrorDocument(status, err) : null;
     if (json !== null) out.result(json);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const name of SIGNALS) process.off(name, onSignal);
   }
   // A usage error found while stopping is still a usage error; anything else ends as "stopped by a signal".
   if (stoppedBy !== null && status !== EXIT_CODES.USAGE) return SIGNAL_EXIT[stoppedBy] ?? 130;
@@ -63,6 +64,22 @@ const isVersionOnly = (argv: readonly string[]): boolean => argv.length === 3 &&
 
 const isCommanderError = (err: unknown): err is CommanderError =>
   err instanceof Error && typeof (err as Partial<CommanderError>).code === 'string' && (err as CommanderError).code.startsWith('commander.');
+
+/**
+ * The executable's entry: contains collector code for the whole process (contract §2: `process.exit()`, stray
+ * errors, `console.*` to stderr), runs the command, and counts stray failures of collector code (exit at least 1).
+ * Exit with `exitProcess()`: `process.exit` belongs to the containment from here on.
+ */
+export async function runCli(argv: readonly string[], out: Output = processOutput()): Promise<number> {
+  installContainment({
+    writeConsole: (text) => out.log(text),
+    onStray: (message) => out.note(`analytics-collect: ${message}`),
+  });
+  const status = await main(argv, out);
+  return status === 0 && strayFailures().length > 0 ? EXIT_CODES.FAILED : status;
+}
+
+export { exitProcess };
 
 function exitStatusOf(err: unknown, out: Output, stoppedBy: string | null): number {
   if (isCommanderError(err)) {

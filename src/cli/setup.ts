@@ -116,7 +116,7 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
   );
   let packager: Packager | null = null;
   if (config.packager) {
-    packager = await loadPackager(config.packager);
+    packager = await loadPackager(config.packager, { timeoutMs: config.collectorTimeoutMs });
     const headers = packager.headers ? await packager.headers() : undefined;
     loaded = applyPackager(loaded, {
       ...(packager.maxDataSize !== undefined ? { maxDataSize: packager.maxDataSize } : {}),

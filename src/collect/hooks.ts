@@ -23,12 +23,17 @@ export async function resolve(specifier, context, next) {
   const parent = context.parentURL;
   if (parent && parent.includes('?' + marker) && (specifier.startsWith('./') || specifier.startsWith('../'))) {
     const resolved = await resolveRelative(specifier, { ...context, parentURL: parent.slice(0, parent.indexOf('?')) }, next);
-    if (resolved.url.startsWith('file:') && !resolved.url.includes('?') && /\\.m?[jt]s$/.test(resolved.url) && !resolved.url.includes('/node_modules/')) {
+    // A helper is the user's own code unless the import went down into a package's node_modules: a collectors
+    // folder may itself live under node_modules (a product installed with npm -g), so count, don't search.
+    if (resolved.url.startsWith('file:') && !resolved.url.includes('?') && /\\.m?[jt]s$/.test(resolved.url) && packageDepth(resolved.url) <= packageDepth(parent)) {
       return { ...resolved, url: resolved.url + '?' + marker, format: 'module', shortCircuit: true };
     }
     return resolved;
   }
   return next(specifier, context);
+}
+function packageDepth(url) {
+  return url.split('?')[0].split('/node_modules/').length;
 }
 // TypeScript's way: './x.js' may name './x.ts', './x.mjs' may name './x.mts', and './x' may name './x.ts'.
 async function resolveRelative(specifier, context, next) {
@@ -73,6 +78,8 @@ let registered = false;
 export function ensureModuleHooks(): void {
   if (registered) return;
   registered = true;
+  // Stack traces of collector code show TypeScript lines (the hooks compile with inline source maps).
+  process.setSourceMapsEnabled(true);
   // From src/ (run through tsx) our entry points are .ts files; from dist/ they are .js files.
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   register(`data:text/javascript,${encodeURIComponent(HOOKS_SOURCE)}`, {

@@ -5,8 +5,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { messageOf, usageError } from '../errors.js';
-import { isCollector, type Collector } from './register.js';
+import { contained, nameUserModule } from './contain.js';
 import { ensureModuleHooks, esmUrl } from './hooks.js';
+import { loadFailure } from './load-failure.js';
+import { isCollector, recordingDefinitionProblems, type Collector } from './register.js';
+import { describeThrown, shownPath } from './where.js';
 
 /** A collector together with where it came from. */
 export interface LoadedCollector {
@@ -42,26 +45,54 @@ export async function collectorFiles(dir: string): Promise<string[]> {
   return files;
 }
 
-/** Imports a module as an ES module whatever package.json surrounds it; TypeScript needs no build. */
-export async function importUserModule(file: string): Promise<Record<string, unknown>> {
+/** `collectorTimeoutMs`'s default, for callers that have no configuration. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 3_600_000;
+
+export interface ImportOptions {
+  /** Bound on loading (top-level code, `await` included); default 1 hour. */
+  timeoutMs?: number;
+  /** Who the module is, in messages about it: `collector module a.ts`, `packager p.mjs`. */
+  label?: string;
+}
+
+/**
+ * Imports a module as an ES module whatever package.json surrounds it; TypeScript needs no build. Its loading is
+ * contained (contract §2): bounded by `timeoutMs`, `process.exit()` and stray errors of its top-level code fail it.
+ * Rejects with a one-line reason (`SyntaxError at line 3, column 5: …`, `timed out after …`).
+ */
+export async function importUserModule(file: string, options: ImportOptions = {}): Promise<Record<string, unknown>> {
   ensureModuleHooks();
-  return (await import(esmUrl(pathToFileURL(file)))) as Record<string, unknown>;
+  const label = options.label ?? `module ${shownPath(file)}`;
+  nameUserModule(file, label);
+  const url = esmUrl(pathToFileURL(file));
+  try {
+    return await contained(() => import(url) as Promise<Record<string, unknown>>, {
+      label,
+      timeoutMs: options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new Error(await loadFailure(err, file), { cause: err });
+  }
 }
 
 /**
  * Loads every collector of `dir`, in order (files by name, then export names), and checks the set:
  * exactly one config collector, unique keys for collectors without slicing. Problems are usage errors (exit 2).
  */
-export async function loadCollectors(dir: string): Promise<LoadedCollector[]> {
+export async function loadCollectors(dir: string, options: { timeoutMs?: number } = {}): Promise<LoadedCollector[]> {
   const loaded: LoadedCollector[] = [];
   const seen = new Set<Collector>();
   for (const file of await collectorFiles(dir)) {
+    const label = `collector module ${shownPath(file)}`;
     let namespace: Record<string, unknown>;
+    let problems: string[];
     try {
-      namespace = await importUserModule(file);
+      ({ value: namespace, problems } = await recordingDefinitionProblems(() => importUserModule(file, { ...options, label })));
     } catch (err) {
-      throw usageError(`collector module ${file} failed to load: ${messageOf(err)}`, err);
+      throw usageError(`collector module ${file} failed to load: ${describeThrown(err)}`, err);
     }
+    if (problems.length === 1) throw usageError(`collector module ${file}: ${problems[0]}`);
+    if (problems.length > 1) throw usageError(`collector module ${file} has ${problems.length} problems: ${problems.join('; ')}`);
     // A module namespace lists its exports in code-unit order already; sort anyway to state the rule here.
     for (const exportName of Object.keys(namespace).sort()) {
       const value = namespace[exportName];

@@ -2,6 +2,8 @@
  * The collector API that collector modules import (contract §2).
  */
 import type { Logger } from 'pino';
+import { didYouMean } from './suggest.js';
+import { userFrame } from './where.js';
 
 /** The context every collector function receives. */
 export interface CollectorContext {
@@ -84,15 +86,37 @@ export interface Collector {
 const COLLECTOR: unique symbol = Symbol.for('analytics-collect.collector') as never;
 
 export const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Keys become file names (`<key>.csv`, `<key>-<random>` directories): bounded well below NAME_MAX. */
+export const MAX_KEY_LENGTH = 100;
 const RESERVED_KEYS = new Set(['manifest', 'data_collection_status']);
-const META_FIELDS = new Set([
+const META_FIELDS = [
   'key', 'version', 'format', 'description', 'config', 'slicing', 'shippingGroup', 'fullSyncIntervalDays',
-]);
+];
 
 /** Thrown by `register()` for a bad definition; the loader adds the file name. */
 export class CollectorDefinitionError extends Error {
   override readonly name = 'CollectorDefinitionError';
 }
+
+/**
+ * While the loader imports a module, `register()` records problems here instead of throwing at the first one,
+ * so that a module with several bad definitions is reported whole. Loading is sequential: one list at a time.
+ */
+let recording: string[] | null = null;
+
+/** Runs `load` with `register()` recording its problems; returns them (each one line, with the line number). */
+export async function recordingDefinitionProblems<T>(load: () => Promise<T>): Promise<{ value: T; problems: string[] }> {
+  const problems: string[] = [];
+  recording = problems;
+  try {
+    return { value: await load(), problems };
+  } finally {
+    recording = null;
+  }
+}
+
+/** A placeholder for a definition with problems while recording (never a collector). */
+const INVALID = Object.freeze({ invalidCollectorDefinition: true });
 
 /**
  * Declares a collector. Export the returned value from a module in the collectors directory.
@@ -101,40 +125,16 @@ export class CollectorDefinitionError extends Error {
  * export const hosts = register({ key: 'hosts', version: '1.0' }, async (ctx) => ({ count: 3 }));
  */
 export function register(meta: CollectorMeta, fn: CollectorFunction): Collector {
-  if (meta === null || typeof meta !== 'object') throw new CollectorDefinitionError('register(meta, fn): meta must be an object');
-  const where = typeof meta.key === 'string' ? `collector "${meta.key}"` : 'collector';
-  const fail = (problem: string): never => {
-    throw new CollectorDefinitionError(`${where}: ${problem}`);
-  };
-  for (const field of Object.keys(meta)) {
-    if (!META_FIELDS.has(field)) fail(`unknown field "${field}" (allowed: ${[...META_FIELDS].join(', ')})`);
+  const problems = definitionProblems(meta, fn);
+  if (problems.length > 0) {
+    const where = meta !== null && typeof meta === 'object' && typeof meta.key === 'string' ? `collector "${meta.key}"` : 'collector';
+    const message = `${where}: ${problems.join(', ')}`;
+    if (recording === null) throw new CollectorDefinitionError(message);
+    const frame = userFrame(new Error().stack);
+    recording.push(frame ? `line ${frame.line}: ${message}` : message);
+    return INVALID as unknown as Collector;
   }
-  if (typeof meta.key !== 'string' || !KEY_PATTERN.test(meta.key)) {
-    fail(`key must match ${KEY_PATTERN.source} (letters, digits, "_", ".", "-"; no slashes)`);
-  }
-  if (typeof fn !== 'function') fail('register(meta, fn): fn must be a function');
-  if (typeof meta.version !== 'string' || meta.version === '') fail('version must be a non-empty string');
   const format = meta.format ?? 'json';
-  if (format !== 'json' && format !== 'csv') fail(`format must be "json" or "csv", not ${JSON.stringify(meta.format)}`);
-  if (meta.description !== undefined && typeof meta.description !== 'string') fail('description must be a string');
-  if (meta.config !== undefined && typeof meta.config !== 'boolean') fail('config must be a boolean');
-  if (meta.slicing !== undefined && typeof meta.slicing !== 'function') fail('slicing must be a function');
-  const group = meta.shippingGroup ?? 'default';
-  if (typeof group !== 'string' || group === '') fail('shippingGroup must be a non-empty string');
-  const days = meta.fullSyncIntervalDays;
-  if (days !== undefined) {
-    if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0) fail('fullSyncIntervalDays must be a positive number');
-    if (meta.slicing === undefined) fail('fullSyncIntervalDays needs slicing');
-  }
-  if (meta.config === true) {
-    if (meta.key !== 'config') fail('the config collector (config: true) must have key "config"');
-    if (format !== 'json') fail('the config collector must have format "json"');
-    if (meta.slicing !== undefined) fail('the config collector cannot have slicing');
-  } else {
-    if (meta.key === 'config') fail('key "config" is reserved for the config collector (add config: true)');
-    if (RESERVED_KEYS.has(meta.key)) fail(`key "${meta.key}" is reserved`);
-    if (meta.key.endsWith('_full')) fail('keys ending in "_full" are reserved for full-sync state entries');
-  }
   return Object.freeze({
     [COLLECTOR]: true as const,
     key: meta.key,
@@ -143,10 +143,52 @@ export function register(meta: CollectorMeta, fn: CollectorFunction): Collector 
     description: meta.description ?? '',
     config: meta.config === true,
     slicing: meta.slicing,
-    shippingGroup: group,
-    fullSyncIntervalDays: days,
+    shippingGroup: meta.shippingGroup ?? 'default',
+    fullSyncIntervalDays: meta.fullSyncIntervalDays,
     fn,
   });
+}
+
+/** Every problem of a definition (empty when it is fine). */
+function definitionProblems(meta: CollectorMeta, fn: CollectorFunction): string[] {
+  if (meta === null || typeof meta !== 'object') return ['register(meta, fn): meta must be an object'];
+  const problems: string[] = [];
+  const fail = (problem: string): void => void problems.push(problem);
+  for (const field of Object.keys(meta)) {
+    if (META_FIELDS.includes(field)) continue;
+    const guess = didYouMean(field, META_FIELDS);
+    fail(`unknown field "${field}"${guess === '' ? ` (allowed: ${META_FIELDS.join(', ')})` : guess}`);
+  }
+  const key: unknown = meta.key;
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    fail(`key must match ${KEY_PATTERN.source} (letters, digits, "_", ".", "-"; no slashes)`);
+  } else if (key.length > MAX_KEY_LENGTH) {
+    fail(`key is ${key.length} characters long; at most ${MAX_KEY_LENGTH} are allowed`);
+  }
+  if (typeof fn !== 'function') fail('register(meta, fn): fn must be a function');
+  if (typeof meta.version !== 'string' || meta.version === '') fail('version must be a non-empty string');
+  const format: unknown = meta.format ?? 'json';
+  if (format !== 'json' && format !== 'csv') fail(`format must be "json" or "csv", not ${JSON.stringify(meta.format)}`);
+  if (meta.description !== undefined && typeof meta.description !== 'string') fail('description must be a string');
+  if (meta.config !== undefined && typeof meta.config !== 'boolean') fail('config must be a boolean');
+  if (meta.slicing !== undefined && typeof meta.slicing !== 'function') fail('slicing must be a function');
+  const group: unknown = meta.shippingGroup ?? 'default';
+  if (typeof group !== 'string' || group === '') fail('shippingGroup must be a non-empty string');
+  const days: unknown = meta.fullSyncIntervalDays;
+  if (days !== undefined) {
+    if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0) fail('fullSyncIntervalDays must be a positive number');
+    if (meta.slicing === undefined) fail('fullSyncIntervalDays needs slicing');
+  }
+  if (meta.config === true) {
+    if (key !== 'config') fail('the config collector (config: true) must have key "config"');
+    if (format !== 'json') fail('the config collector must have format "json"');
+    if (meta.slicing !== undefined) fail('the config collector cannot have slicing');
+  } else if (typeof key === 'string') {
+    if (key === 'config') fail('key "config" is reserved for the config collector (add config: true)');
+    if (RESERVED_KEYS.has(key)) fail(`key "${key}" is reserved`);
+    if (key.endsWith('_full')) fail('keys ending in "_full" are reserved for full-sync state entries');
+  }
+  return problems;
 }
 
 /** True for a value returned by `register()` (from any copy of this package). */

@@ -5,11 +5,12 @@
 import { lstat, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { messageOf } from '../errors.js';
 import type { RedactConfig } from '../config/types.js';
 import { redactOutcome } from '../redact/outcome.js';
 import type { RedactionSummary } from '../redact/types.js';
+import { ContainedError, contained } from './contain.js';
 import type { Collector, CollectorContext } from './register.js';
+import { cleanStack, describeThrown, locationSuffix, stackOf } from './where.js';
 
 /** One file a collection produced, ready to be placed. */
 export interface CollectedFile {
@@ -50,9 +51,17 @@ export interface RunCollectionInput {
   now?: () => Date;
   /** Redaction rules (config `redact`), applied to the output before it is placed. */
   redact?: RedactConfig | null;
+  /**
+   * The collector failed after it returned (a stray rejection or exception of its code, `process.exit()` from
+   * a timer): the run should count it as failed if it still can. Always logged and counted for the exit status.
+   */
+  onLateFailure?: (message: string) => void;
 }
 
-/** Runs the collector, waiting at most `timeoutMs`; a timed-out collector is abandoned, its late output ignored. */
+/**
+ * Runs the collector, contained (see contain.ts), waiting at most `timeoutMs`; a timed-out collector is
+ * abandoned, its late output ignored. What it does wrong after it returned goes to `onLateFailure`.
+ */
 export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
   const now = input.now ?? (() => new Date());
   const { collector } = input;
@@ -70,42 +79,35 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     logger: input.logger,
     signal,
   };
-
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<CollectionOutcome>((done) => {
-    timer = setTimeout(() => {
-      timeout.abort(new Error(`timed out after ${input.timeoutMs} ms`));
-      done({ status: 'failed', error: `timed out after ${input.timeoutMs} ms (collectorTimeoutMs)`, timedOut: true });
-    }, input.timeoutMs);
-    onAbort = () => done({ status: 'failed', error: 'stopped by a signal' });
-    if (input.signal.aborted) onAbort();
-    else input.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const work = (async (): Promise<CollectionOutcome> => {
-    try {
-      const value = await collector.fn(ctx);
-      if (signal.aborted) return { status: 'failed', error: messageOf(signal.reason) };
-      return collector.format === 'json'
-        ? await jsonOutcome(collector.key, value, outputDir)
-        : await csvOutcome(collector.key, value, outputDir);
-    } catch (err) {
-      return { status: 'failed', error: messageOf(err) || 'threw an empty error' };
-    }
-  })();
+  const label = `collector "${collector.key}"`;
+  // Shown and counted (exit 1) by the containment; the run may also mark the collection failed.
+  const onLate = (message: string): void => input.onLateFailure?.(message);
+  let collected: CollectionOutcome;
   try {
-    const collected = await Promise.race([work, stopped]);
-    // Redaction (src/redact): replaces the collector's files before anything places them; may fail the collection.
-    const { outcome, redaction } = await redactOutcome(collected, {
-      key: collector.key, format: collector.format, redact: input.redact, maxDataSize: input.maxDataSize, outputDir, signal: input.signal,
-    });
-    // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
-    if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });
-    return { outcome, startedAt, finishedAt: now(), outputDir, redaction };
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) input.signal.removeEventListener('abort', onAbort);
+    const value = await contained(() => collector.fn(ctx), { label, timeoutMs: input.timeoutMs, signal: input.signal, onLate });
+    collected = collector.format === 'json' ? await jsonOutcome(collector.key, value, outputDir) : await csvOutcome(collector.key, value, outputDir);
+  } catch (err) {
+    if (err instanceof ContainedError && err.timedOut) timeout.abort(new Error(err.message));
+    collected = failure(err, input);
   }
+  // Redaction (src/redact): replaces the collector's files before anything places them; may fail the collection.
+  const { outcome, redaction } = await redactOutcome(collected, {
+    key: collector.key, format: collector.format, redact: input.redact, maxDataSize: input.maxDataSize, outputDir, signal: input.signal,
+  });
+  // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
+  if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });
+  return { outcome, startedAt, finishedAt: now(), outputDir, redaction };
+}
+
+/** The failed outcome for what the collector threw: one line with its own file:line; the stack at debug level. */
+function failure(err: unknown, input: RunCollectionInput): CollectionOutcome {
+  if (input.signal.aborted) return { status: 'failed', error: 'stopped by a signal' };
+  if (err instanceof ContainedError) {
+    return err.timedOut ? { status: 'failed', error: err.message, timedOut: true } : { status: 'failed', error: err.message };
+  }
+  const stack = stackOf(err);
+  if (stack !== undefined) input.logger.debug({ collector: input.collector.key, stack: cleanStack(stack) }, 'where the collector failed');
+  return { status: 'failed', error: `${describeThrown(err)}${locationSuffix(err)}` };
 }
 
 async function jsonOutcome(key: string, value: unknown, outputDir: string): Promise<CollectionOutcome> {
@@ -114,7 +116,7 @@ async function jsonOutcome(key: string, value: unknown, outputDir: string): Prom
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    return { status: 'failed', error: `returned a value that is not JSON-serialisable: ${messageOf(err)}` };
+    return { status: 'failed', error: `returned a value that is not JSON-serialisable: ${describeThrown(err)}` };
   }
   if (text === undefined) return { status: 'failed', error: `returned ${typeof value}, which is not JSON-serialisable` };
   const name = `${key}.json`;

@@ -4,7 +4,9 @@
  * Everything here is pure apart from `collectSlices`, which drives a user's slicing function. The clock is a
  * parameter (`now`), never read here, so every clamp rule can be tested at any instant.
  */
+import { ContainedError, contained } from '../collect/contain.js';
 import type { SliceRequest, SlicingFunction } from '../collect/register.js';
+import { describeThrown, locationSuffix } from '../collect/where.js';
 import { usageError } from '../errors.js';
 import type { State } from '../types.js';
 
@@ -181,10 +183,19 @@ export function sliceRequest({ key, since, until, lastGather, state, fullSyncInt
   };
 }
 
+/** Bounds on a slicing function (contract §2): each call and each step of its iterator. */
+export interface SliceOptions {
+  /** `collectorTimeoutMs`: how long one call, or one step of its iterator, may take. Default: unbounded. */
+  timeoutMs?: number;
+  /** A failure of the slicer after its step ended (a stray rejection): the run fails the collector. */
+  onLateFailure?: (message: string) => void;
+}
+
 /**
  * Calls a slicing function and yields its slices one at a time, checking each: it must be a pair of valid
  * Dates with `since < until`. Lazy, so the pipeline can gather (and ship) slice by slice; stopping early
- * (`break`) closes the slicer's iterator.
+ * (`break`) closes the slicer's iterator. The call and each step of the iterator are contained (contract §2):
+ * bounded by `timeoutMs`, and `process.exit()` or a stray error of the slicer's code fails it.
  *
  * @throws Error with a message naming the key and the slice at fault (the caller fails that collector);
  *   the signal's reason when `signal` is aborted.
@@ -193,20 +204,54 @@ export async function* collectSlices(
   slicing: SlicingFunction,
   request: SliceRequest,
   signal?: AbortSignal,
+  options: SliceOptions = {},
 ): AsyncGenerator<[Date, Date], void, undefined> {
   const where = `slicing of "${request.key}"`;
+  const step = <T>(fn: () => T | PromiseLike<T>): Promise<T> =>
+    contained(fn, {
+      label: `collector "${request.key}" (slicing)`,
+      timeoutMs: options.timeoutMs ?? MAX_TIMER_MS,
+      ...(signal ? { signal } : {}),
+      ...(options.onLateFailure ? { onLate: options.onLateFailure } : {}),
+    }).catch((err: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      throw new Error(`${where} failed: ${err instanceof ContainedError ? err.message : `${describeThrown(err)}${locationSuffix(err)}`}`, { cause: err });
+    });
   signal?.throwIfAborted();
-  const returned: unknown = await slicing(request);
+  const returned: unknown = await step(() => slicing(request));
   if (!isIterable(returned)) {
     throw new Error(`${where} returned ${describe(returned)}, not an iterable of [since, until] Date pairs`);
   }
+  const iterable = returned as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+  const asyncIterator = iterable[Symbol.asyncIterator];
+  const iterator: Iterator<unknown> | AsyncIterator<unknown> = asyncIterator
+    ? asyncIterator.call(iterable)
+    : (iterable[Symbol.iterator] as () => Iterator<unknown>).call(iterable);
   let index = 0;
-  for await (const item of returned as AsyncIterable<unknown>) {
-    signal?.throwIfAborted();
-    yield checkSlice(item, index, where);
-    index++;
+  let done = false;
+  try {
+    while (true) {
+      signal?.throwIfAborted();
+      // A sync iterator may yield promises (as `for await` allows): each is awaited within the same bound.
+      const result = await step(async () => {
+        const next = await iterator.next();
+        return next.done ? next : { done: false, value: await next.value };
+      });
+      if (result.done) {
+        done = true;
+        return;
+      }
+      yield checkSlice(result.value, index, where);
+      index++;
+    }
+  } finally {
+    // Stopped early (a failure, `break`, a signal): let the slicer clean up, within the same bound.
+    if (!done && typeof iterator.return === 'function') await step(() => iterator.return!()).catch(() => undefined);
   }
 }
+
+/** The longest delay a Node.js timer keeps (about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 function checkSlice(item: unknown, index: number, where: string): [Date, Date] {
   const at = `${where}: slice ${index + 1}`;

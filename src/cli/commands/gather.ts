@@ -35,7 +35,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const mode = flags.ship ? 'ship' : 'dry-run';
   if (flags.keep && mode === 'dry-run') logger.warn('--keep has no effect without --ship: a dry run keeps every tarball anyway');
 
-  const collectors = await loadCollectors(config.collectors);
+  const collectors = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
   if (only) {
     const known = new Set(collectors.map((c) => c.collector.key));
     const unknown = only.filter((k) => !known.has(k));

@@ -9,7 +9,7 @@ import { setup, type CommonFlags } from '../setup.js';
 
 export async function listCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
-  const loaded = await loadCollectors(config.collectors);
+  const loaded = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
   const rows = loaded.map(({ collector: c, file, exportName }) => ({
     key: c.key,
     version: c.version,
