@@ -9,7 +9,9 @@ import { describeThrown, locationSuffix, shownPath, stackOf, userFrame } from '.
 
 export async function loadFailure(err: unknown, file: string): Promise<string> {
   if (err instanceof ContainedError) {
-    return err.timedOut ? `${err.message}; does its top-level code wait for something that never comes?` : err.message;
+    if (!err.timedOut) return err.message;
+    const bound = err.message.replace(' (collectorTimeoutMs)', ' (collectorTimeoutMs, at least 5 s for loading)');
+    return `${bound}; does its top-level code wait for something that never comes?`;
   }
   const text = err instanceof Error && typeof err.message === 'string' ? err.message : '';
   const transform = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(text);

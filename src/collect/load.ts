@@ -47,6 +47,11 @@ export async function collectorFiles(dir: string): Promise<string[]> {
 
 /** `collectorTimeoutMs`'s default, for callers that have no configuration. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 3_600_000;
+/**
+ * Loading includes our own work before the module's code runs (starting the loader thread, compiling TypeScript
+ * with esbuild), which takes a moment on a busy machine: a load is never timed out sooner than this.
+ */
+export const MIN_LOAD_TIMEOUT_MS = 5000;
 
 export interface ImportOptions {
   /** Bound on loading (top-level code, `await` included); default 1 hour. */
@@ -57,7 +62,8 @@ export interface ImportOptions {
 
 /**
  * Imports a module as an ES module whatever package.json surrounds it; TypeScript needs no build. Its loading is
- * contained (contract §2): bounded by `timeoutMs`, `process.exit()` and stray errors of its top-level code fail it.
+ * contained (contract §2): bounded by `timeoutMs` (at least MIN_LOAD_TIMEOUT_MS), `process.exit()` and stray errors
+ * of its top-level code fail it.
  * Rejects with a one-line reason (`SyntaxError at line 3, column 5: …`, `timed out after …`).
  */
 export async function importUserModule(file: string, options: ImportOptions = {}): Promise<Record<string, unknown>> {
@@ -68,7 +74,7 @@ export async function importUserModule(file: string, options: ImportOptions = {}
   try {
     return await contained(() => import(url) as Promise<Record<string, unknown>>, {
       label,
-      timeoutMs: options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
+      timeoutMs: Math.max(options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, MIN_LOAD_TIMEOUT_MS),
     });
   } catch (err) {
     throw new Error(await loadFailure(err, file), { cause: err });

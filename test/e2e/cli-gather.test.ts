@@ -100,7 +100,8 @@ describe('gather (dry run)', () => {
       [['host', 'ok'], ['jobs', 'failed'], ['events', 'ok'], ['events', 'ok']],
     );
     const jobs = collections.find((c) => c.key === 'jobs')!;
-    assert.equal(jobs.error, 'database unreachable');
+    // The error names the collector's own file and line (contract §2).
+    assert.match(String(jobs.error), /^database unreachable \(at collectors\/jobs\.mts:\d+:\d+\)$/);
     assert.deepEqual(jobs.tarballs, []);
     assert.equal(tarballs.length, 2);
     assert.deepEqual(tarballs[0]!.members, ['host.json', 'events.csv', 'config.json', 'data_collection_status.csv', 'manifest.json']);
