@@ -198,9 +198,9 @@ export async function loadPackager(path: string, options: { timeoutMs?: number }
     packager.check = async () => {
       let answer: unknown;
       try {
-        answer = await fn();
+        answer = await contained(fn, { label: `packager ${file}: check()`, timeoutMs });
       } catch (err) {
-        return { ok: false, error: messageOf(err) };
+        return { ok: false, error: hookFailure(err) };
       }
       const a = (answer ?? {}) as { ok?: unknown; message?: unknown; error?: unknown };
       if (a.ok === true) return typeof a.message === 'string' ? { ok: true, message: a.message } : { ok: true };
