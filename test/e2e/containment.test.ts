@@ -183,14 +183,12 @@ describe('containment of collector code through the CLI', { concurrency: 3 }, ()
     await assertClean(p);
   });
 
-  // The state's maps without Object.prototype come with the config helper's state store; until then: todo.
-  const prototypeSafeState = (() => {
-    try {
-      return existsSync(join(REPO, 'src', 'state', 'file-store.ts')) && readFileSync(join(REPO, 'src', 'state', 'file-store.ts'), 'utf8').includes('Object.create(null)');
-    } catch {
-      return false;
-    }
-  })();
+  // The state's maps without Object.prototype come with the state store (config helper) and the state advance
+  // (run helper); until both are on main: todo.
+  const prototypeSafeState = ['file-store.ts', 'advance.ts'].every((name) => {
+    const file = join(REPO, 'src', 'state', name);
+    return existsSync(file) && readFileSync(file, 'utf8').includes('Object.create(null)');
+  });
   it('keys that are Object.prototype names, and a 100-character key, work end to end; 101 characters is exit 2', { todo: prototypeSafeState ? false : 'state maps without Object.prototype' }, async () => {
     const p = await project({ packager: './packager.mjs' });
     await writeFile(join(p.dir, 'packager.mjs'), `export default { isShippingConfigured: () => true, ship: async () => ({ ok: true, requestId: 'r' }) };\n`);
