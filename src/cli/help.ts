@@ -140,3 +140,13 @@ Writes analytics.config.json, collectors/config.ts and collectors/example.ts; if
 writes nothing (exit 2). The collectors import 'analytics-collect', which resolves to this CLI: no
 npm install is needed in DIR.
 ${exitHelpPlain(0, 2)}`;
+
+export const HISTORY_HELP = `
+Examples:
+  $ ${NAME} history                                 the last 20 runs, newest first
+  $ ${NAME} history --limit 5 --json                one JSON array of history entries
+
+Every gather, ship and state set|reset adds one entry, however it ends (historyFile, default history.jsonl
+beside the state file; with coordination.postgres the table <coordination.table>_history). The newest
+historyKeep (default 200) are kept.
+${exitHelp(0, 2)}`;

@@ -2,9 +2,10 @@
  * The CLI entry: runs one command and maps its outcome, or what it threw, to an exit status (contract §7).
  * The only module that decides exit codes.
  */
-import type { CommanderError } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { exitProcess, installContainment, strayFailures } from '../collect/contain.js';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
+import type { RunRecorder } from '../history/recorder.js';
 import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
 import { jsonErrorDocument, ReportedError, wantsJson } from './json-error.js';
 import type { Outcome } from './outcome.js';
@@ -37,26 +38,46 @@ export async function main(argv: readonly string[], out: Output = processOutput(
   };
   for (const name of SIGNALS) process.on(name, onSignal);
   let status = 0;
+  // The one place that records a run (history line, metrics file, contract §9), once the exit status is known.
+  let recorder: RunRecorder | null = null;
   try {
     // Loaded here, not at the top: `--version` needs none of it (start-up time).
     if (isVersionOnly(argv)) {
       out.result((await import('./version.js')).toolVersion());
       return 0;
     }
-    const { buildProgram } = await import('./program.js');
-    const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]));
+    const [{ buildProgram }, { RunRecorder }, { toolVersion }] = await Promise.all([
+      import('./program.js'),
+      import('../history/recorder.js'),
+      import('./version.js'),
+    ]);
+    const run = (recorder = new RunRecorder({ version: toolVersion(), warn: (text) => out.note(text) }));
+    const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]), run);
+    program.hook('preAction', (_root, action) => beginRecording(run, action));
     await program.parseAsync(argv as string[]);
   } catch (err) {
     status = exitStatusOf(err, out, stoppedBy);
     // With --json, a script reading stdout gets the error too (contract §7).
     const json = wantsJson(argv) && !(err instanceof ReportedError) ? jsonErrorDocument(status, err) : null;
     if (json !== null) out.result(json);
+    recorder?.noteError(err instanceof AppError && err.code === 'INTERRUPTED' ? `stopped by ${stoppedBy ?? 'a signal'}` : messageOf(err));
   } finally {
     for (const name of SIGNALS) process.off(name, onSignal);
   }
   // A usage error found while stopping is still a usage error; anything else ends as "stopped by a signal".
-  if (stoppedBy !== null && status !== EXIT_CODES.USAGE) return SIGNAL_EXIT[stoppedBy] ?? 130;
+  if (stoppedBy !== null && status !== EXIT_CODES.USAGE) status = SIGNAL_EXIT[stoppedBy] ?? 130;
+  // Stray failures of collector code make a clean run exit 1 (runCli): the history must record that status.
+  if (status === 0 && strayFailures().length > 0) status = EXIT_CODES.FAILED;
+  await recorder?.finish(status);
   return status;
+}
+
+/** Which runs the history records (§9): gather, ship, state set, state reset. */
+function beginRecording(recorder: RunRecorder, action: Command): void {
+  const name = action.parent?.parent ? `${action.parent.name()} ${action.name()}` : action.name();
+  if (name === 'gather') recorder.begin('gather', action.opts<{ ship?: boolean }>().ship ? 'ship' : 'dry-run');
+  else if (name === 'ship') recorder.begin('ship', 'ship');
+  else if (name === 'state set' || name === 'state reset') recorder.begin(name, null);
 }
 
 /** `analytics-collect --version` (or `-V`) and nothing else. */

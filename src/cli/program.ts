@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import {
   CHECK_HELP,
   GATHER_HELP,
+  HISTORY_HELP,
   INIT_HELP,
   INSPECT_HELP,
   LIST_HELP,
@@ -16,6 +17,7 @@ import {
   STATE_HELP,
   TOP_HELP,
 } from './help.js';
+import type { RunRecorder } from '../history/recorder.js';
 import type { Outcome } from './outcome.js';
 import type { Output } from './output.js';
 import { toolVersion } from './version.js';
@@ -32,9 +34,10 @@ export function oneLineError(message: string, command: string): string {
 }
 
 /**
- * Builds the program. `report` receives the outcome of the command that ran; `signal` aborts on SIGINT/SIGTERM.
+ * Builds the program. `report` receives the outcome of the command that ran; `signal` aborts on SIGINT/SIGTERM;
+ * `recorder` collects what gather, ship and state set|reset did, for the history and metrics (main.ts writes them).
  */
-export function buildProgram(out: Output, signal: AbortSignal, report: (outcome: Outcome) => void): Command {
+export function buildProgram(out: Output, signal: AbortSignal, report: (outcome: Outcome) => void, recorder?: RunRecorder): Command {
   const program = new Command(NAME)
     .description('Run collector modules, pack their output into size-limited .tar.gz tarballs, and ship them to an ingress.')
     .version(toolVersion(), '-V, --version', 'print the version')
@@ -74,10 +77,11 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
       .option('--output <dir>', 'where tarballs are written (config "output")')
       .option('--collectors <dir>', 'the collectors directory (config "collectors")')
       .option('--config <file>', 'the configuration file (default: found from the current directory)')
-      .option('--json', 'print one JSON document with the tarballs and collections'),
+      .option('--json', 'print one JSON document with the tarballs and collections')
+      .option('--metrics-file <file>', 'write Prometheus metrics there when the run ends (config "metricsFile")'),
   )
     .addHelpText('after', GATHER_HELP)
-    .action(async (flags) => report(await (await import('./commands/gather.js')).gatherCommand(flags, out, signal)));
+    .action(async (flags) => report(await (await import('./commands/gather.js')).gatherCommand(flags, out, signal, recorder)));
 
   logFlags(
     command(program, 'ship')
@@ -85,10 +89,11 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
       .argument('<tarball...>', 'tarballs to upload')
       .option('--delete', 'delete each tarball the ingress accepted')
       .option('--config <file>', 'the configuration file')
-      .option('--json', 'print one JSON document with the results'),
+      .option('--json', 'print one JSON document with the results')
+      .option('--metrics-file <file>', 'write Prometheus metrics there when the run ends (config "metricsFile")'),
   )
     .addHelpText('after', SHIP_HELP)
-    .action(async (files: string[], flags) => report(await (await import('./commands/ship.js')).shipCommand(files, flags, out, signal)));
+    .action(async (files: string[], flags) => report(await (await import('./commands/ship.js')).shipCommand(files, flags, out, signal, recorder)));
 
   logFlags(
     command(program, 'list')
@@ -129,7 +134,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', STATE_HELP)
     .action(async (key: string, date: string, _flags, cmd: Command) =>
-      report(await (await import('./commands/state-change.js')).stateSetCommand(key, date, cmd.optsWithGlobals(), out)),
+      report(await (await import('./commands/state-change.js')).stateSetCommand(key, date, cmd.optsWithGlobals(), out, recorder)),
     );
   logFlags(
     command(state, 'reset', 'state reset')
@@ -141,7 +146,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', STATE_HELP)
     .action(async (key: string, _flags, cmd: Command) =>
-      report(await (await import('./commands/state-change.js')).stateResetCommand(key, cmd.optsWithGlobals(), out)),
+      report(await (await import('./commands/state-change.js')).stateResetCommand(key, cmd.optsWithGlobals(), out, recorder)),
     );
 
   logFlags(
@@ -155,6 +160,17 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', CHECK_HELP)
     .action(async (flags) => report(await (await import('./commands/check.js')).checkCommand(flags, out, signal)));
+
+  logFlags(
+    command(program, 'history')
+      .description('Show the last runs (gather, ship, state set|reset), newest first.')
+      .option('--limit <n>', 'how many runs to show (default 20)')
+      .option('--config <file>', 'the configuration file')
+      .option('--json', 'print JSON'),
+    quietDefault,
+  )
+    .addHelpText('after', HISTORY_HELP)
+    .action(async (flags) => report(await (await import('./commands/history.js')).historyCommand(flags, out)));
 
   command(program, 'init')
     .description('Write a starter analytics.config.json and collectors/ folder (never overwrites).')

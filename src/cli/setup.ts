@@ -15,6 +15,8 @@ export interface CommonFlags {
   config?: string;
   collectors?: string;
   output?: string;
+  /** `--metrics-file` (gather, ship): wins over `metricsFile` (§9). */
+  metricsFile?: string;
   logLevel?: string;
   verbose?: boolean;
   quiet?: boolean;
@@ -96,6 +98,7 @@ export async function setup(flags: CommonFlags, out: Output, options: SetupOptio
     ...(flags.config !== undefined ? { config: flags.config } : {}),
     ...(flags.collectors !== undefined ? { collectors: flags.collectors } : {}),
     ...(flags.output !== undefined ? { output: flags.output } : {}),
+    ...(flags.metricsFile !== undefined ? { metricsFile: flags.metricsFile } : {}),
   };
   let loaded = await loadConfigWithSources({ cwd: options.cwd ?? process.cwd(), flags: configFlags, env });
   let config = loaded.config;

@@ -107,7 +107,9 @@ describe('path tricks in keys and names', { concurrency: 3 }, () => {
     assert.equal(run.code, 2, run.stderr);
     assert.ok(run.stderr.includes(file), run.stderr);
     assert.ok(run.stderr.includes('../../evil'), run.stderr);
-    assert.deepEqual((await listTree(p.dir)).filter((f) => !f.startsWith('collectors') && f !== 'analytics.config.json'), []);
+    // Only the run's history line (§9: every gather is recorded, however it ends) beside the state.
+    const written = (await listTree(p.dir)).filter((f) => !f.startsWith('collectors') && f !== 'analytics.config.json');
+    assert.deepEqual(written, ['state', 'state/history.jsonl']);
   });
 
   it('--only with a key that climbs out: exit 2, unknown key', async () => {

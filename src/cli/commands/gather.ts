@@ -6,6 +6,7 @@ import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
+import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
 import { checkAllowed, checkShipSettings } from '../preflight.js';
 import { orderCollectors } from '../../run/order.js';
@@ -26,12 +27,13 @@ export interface GatherFlags extends CommonFlags {
   only?: string;
 }
 
-export async function gatherCommand(flags: GatherFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+export async function gatherCommand(flags: GatherFlags, out: Output, signal: AbortSignal, recorder?: RunRecorder): Promise<Outcome> {
   const startedAt = Date.now();
   const since = flags.since !== undefined ? parseDateFlag('--since', flags.since) : undefined;
   const until = flags.until !== undefined ? parseDateFlag('--until', flags.until) : undefined;
   const only = flags.only !== undefined ? parseOnly(flags.only) : undefined;
   const { config, packager, logger, version, progress: showProgress, color } = await setup(flags, out, { progress: true });
+  recorder?.useConfig(config);
   const mode = flags.ship ? 'ship' : 'dry-run';
   if (flags.keep && mode === 'dry-run') logger.warn('--keep has no effect without --ship: a dry run keeps every tarball anyway');
 
@@ -50,7 +52,8 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const fileStore = fileStateStore(config.stateFile);
   // §8: database waits end with the run's signal; the JSON state's positions seed an empty state table.
   const coordination = pgCoordination(config.coordination, { signal, logger, migrateFrom: fileStore });
-  const store: StateStore = coordination?.store ?? fileStore;
+  const plainStore: StateStore = coordination?.store ?? fileStore;
+  const store = recorder?.observe(plainStore) ?? plainStore; // the state read or written gives the keys' lag (§9)
   const locker: Locker =
     coordination?.locker ?? fileLocker(`${config.stateFile}.lock`, { staleMs: config.lockStaleMs, warn: (message) => logger.warn(message) });
   // Exit order (§7): every usage problem (2) — a damaged state, positions in the future (§4, by the cluster's
@@ -86,13 +89,17 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
       logger,
       signal,
       lock,
-      ...(progress ? { onEvent: progress.onEvent } : {}),
+      onEvent: (event) => {
+        progress?.onEvent(event);
+        recorder?.onEvent(event);
+      },
     });
   } finally {
     progress?.stop();
     await lock.release();
   }
 
+  recorder?.useReport(report);
   const elapsedMs = Date.now() - startedAt;
   if (flags.json) out.result(JSON.stringify(jsonReport(report)));
   else for (const t of report.tarballs) if (t.bytes > 0) out.result(t.path);

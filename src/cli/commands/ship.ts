@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AppError, messageOf } from '../../errors.js';
+import type { RunRecorder } from '../../history/recorder.js';
 import { checkAllowed, checkShipSettings } from '../preflight.js';
 import { shipInfoFromFile } from '../../ship/info.js';
 import type { ShipInfo } from '../../types.js';
@@ -21,9 +22,10 @@ export interface ShipFlags extends CommonFlags {
 /** A result of the ship command, with what is on disk now (contract §7's `disposition`). */
 type ShipRow = ShipCommandResult & { disposition: 'kept' | 'deleted' };
 
-export async function shipCommand(files: string[], flags: ShipFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+export async function shipCommand(files: string[], flags: ShipFlags, out: Output, signal: AbortSignal, recorder?: RunRecorder): Promise<Outcome> {
   const startedAt = Date.now();
   const { config, packager, logger, version, progress } = await setup(flags, out, { progress: true });
+  recorder?.useConfig(config);
   checkShipSettings(config);
   // Every file is checked before the first upload: a typo should not leave half the list shipped.
   const infos: { path: string; info: ShipInfo }[] = [];
@@ -35,6 +37,8 @@ export async function shipCommand(files: string[], flags: ShipFlags, out: Output
 
   const shipper = await (await import('../../ship/index.js')).createShipper({ config: config.ship, packager, version, logger });
   const results: ShipRow[] = [];
+  // The results so far, whatever ends the loop (a signal, an error thrown mid-list): the history counts them.
+  recorder?.useReport({ since: null, until: null, tarballs: results, collections: [] });
   let undeleted = 0;
   try {
     for (const [index, { path, info }] of infos.entries()) {

@@ -5,6 +5,7 @@
  */
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, messageOf, usageError } from '../../errors.js';
+import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
 import { fileLocker, fileStateStore, parseDateFlag } from '../../state/index.js';
 import type { Locker, State, StateStore } from '../../types.js';
@@ -25,9 +26,9 @@ export interface StateChange {
   changes: { key: string; old: string | null; new: string | null }[];
 }
 
-export async function stateSetCommand(key: string, date: string, flags: CommonFlags, out: Output): Promise<Outcome> {
+export async function stateSetCommand(key: string, date: string, flags: CommonFlags, out: Output, recorder?: RunRecorder): Promise<Outcome> {
   const value = parseDateFlag('DATE', date);
-  return changeState('state set', key, flags, out, async (state, now) => {
+  return changeState('state set', key, flags, out, recorder, async (state, now) => {
     if (value.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
       throw usageError(
         `state set ${key}: ${value.toISOString()} is in the future (now is ${now.toISOString()}); a position may be at most 5 minutes ahead`,
@@ -39,8 +40,8 @@ export async function stateSetCommand(key: string, date: string, flags: CommonFl
   });
 }
 
-export async function stateResetCommand(key: string, flags: CommonFlags, out: Output): Promise<Outcome> {
-  return changeState('state reset', key, flags, out, async (state) => {
+export async function stateResetCommand(key: string, flags: CommonFlags, out: Output, recorder?: RunRecorder): Promise<Outcome> {
+  return changeState('state reset', key, flags, out, recorder, async (state) => {
     const entries = copyEntries(state.entries);
     delete entries[key];
     delete entries[`${key}_full`];
@@ -50,8 +51,16 @@ export async function stateResetCommand(key: string, flags: CommonFlags, out: Ou
 
 type Change = (state: State, now: Date) => Promise<State>;
 
-async function changeState(command: StateChange['command'], key: string, flags: CommonFlags, out: Output, change: Change): Promise<Outcome> {
+async function changeState(
+  command: StateChange['command'],
+  key: string,
+  flags: CommonFlags,
+  out: Output,
+  recorder: RunRecorder | undefined,
+  change: Change,
+): Promise<Outcome> {
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
+  recorder?.useConfig(config); // the history entry (§7, §9) is written by main.ts once the exit status is known
   const coordination = pgCoordination(config.coordination);
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
@@ -68,9 +77,6 @@ async function changeState(command: StateChange['command'], key: string, flags: 
   } finally {
     await lock.release();
   }
-  // TODO(monitor): once src/history/index.ts's recordRun() is on main, record the change here:
-  //   await recordRun({ command, mode: null, exitCode: 0, ... }, config);
-  // (contract §7: `state set|reset` adds a history entry with `command` `state set`/`state reset`, `mode` null).
   if (flags.json) out.result(JSON.stringify(result));
   else out.result(describeChange(result));
   return 'ok';
