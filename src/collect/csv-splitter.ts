@@ -85,6 +85,8 @@ export class CsvFileSplitter {
   #handed: Buffer[] = [];
   #spare: Buffer[] = [];
   #stream: Writable | undefined;
+  /** The rows' flush in flight (settled, never rejecting), if any. */
+  #flushing: Promise<void> | undefined;
   #closing: Promise<string[]> | undefined;
 
   constructor(options: CsvFileSplitterOptions) {
@@ -265,15 +267,23 @@ export class CsvFileSplitter {
     this.#at = 0;
   }
 
-  /** Writes out what is queued; the chunks it came from are free again once written. */
+  /**
+   * Writes out what is queued; the chunks it came from are free again once written. One flush stays in flight
+   * while the next rows are formatted (double buffering): the caller waits only for the flush before this one, so
+   * formatting and the disk overlap, and at most two flushes' worth of rows are held.
+   */
   #flushRows(): Promise<void> {
     const handed = this.#handed;
     this.#handed = [];
     // Rows end in LF, so the router holds nothing back; if it ever did, those chunks are left to the GC.
     const reusable = this.#router!.heldBytes === 0;
-    return this.#files.flush().then(() => {
+    const previous = this.#flushing;
+    const current = this.#files.flush().then(() => {
       if (reusable) this.#spare.push(...handed);
     });
+    // A failure is kept by the files (`failure`) and reported by the next write() or close().
+    this.#flushing = current.catch(() => undefined);
+    return previous ?? RESOLVED;
   }
 }
 
