@@ -86,7 +86,9 @@ describe('chaos: three nodes, the holder killed at random (real CLI)', { skip, t
       const results = await Promise.all(nodes.map((n) => n.exit));
       for (const r of results) assert.ok([0, 3, 137].includes(r.code), `unexpected exit ${r.code}: ${r.stderr}`);
       lockedOut += results.filter((r) => r.code === 3).length;
-      if (last) assert.equal(results.filter((r) => r.code === 0).length, 1, 'the last round completes on one node');
+      // On a loaded machine one node can finish before another even tries the lock; that one then runs too
+      // (nothing left to do but a status-only tarball), so the last round needs at least one success, not one.
+      if (last) assert.ok(results.filter((r) => r.code === 0).length >= 1, 'the last round completes on a node');
     }
     // Every hour from the start to the last run's until was accepted at least once.
     const accepted = project.ingress.requests.filter((r) => r.status >= 200 && r.status < 300 && r.file).flatMap((r) => hourMembers(r.file!.content));
