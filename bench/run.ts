@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readTarball } from '../src/pack/read-tarball.js';
 import { DAYS, makeSource, row, type SourceTable } from './data.js';
+import { ioBench } from './io.js';
 import { measure, type Measured } from './measure.js';
 import type { BenchJob } from './collectors/_table.js';
 import { BENCH_REDACT, BENCH_REDACT_ENV } from './redact.js';
@@ -41,7 +42,7 @@ const UNTIL = `2026-01-${String(1 + DAYS).padStart(2, '0')}T00:00:00Z`;
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '30,300' },
+    sizes: { type: 'string' },
     large: { type: 'boolean', default: false },
     path: { type: 'string', default: 'text' },
     repeat: { type: 'string', default: '1' },
@@ -54,14 +55,17 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     cli: { type: 'string' },
     redact: { type: 'boolean', default: false },
+    io: { type: 'boolean', default: false },
+    mixed: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
   },
 });
 
 /** The CLI as built by build(): package.json, bin/analytics-collect, dist/ (or another such tree, --cli DIR). */
 const CLI = values.cli === undefined ? join(OUT, 'cli') : resolve(values.cli);
-const sizes = values.sizes.split(',').map(Number);
+const sizes = (values.sizes ?? (values.mixed ? '100' : '30,300')).split(',').map(Number);
 if (values.large) sizes.push(1000);
-if (sizes.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`--sizes ${values.sizes}: give sizes in MiB, e.g. 30,300`);
+if (sizes.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`--sizes ${values.sizes ?? ''}: give sizes in MiB, e.g. 30,300`);
 if (!['text', 'rows', 'both'].includes(values.path)) throw new Error(`--path ${values.path}: use text, rows or both`);
 const paths: ('text' | 'rows')[] = values.path === 'both' ? ['text', 'rows'] : [values.path as 'text' | 'rows'];
 const repeat = Math.max(1, Number(values.repeat));
@@ -129,6 +133,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
       stateFile: join(dir, 'state', 'state.json'),
       maxDataSize: MAX_DATA_SIZE,
       gzipLevel: 6,
+      ...(values.concurrency !== undefined ? { concurrency: Number(values.concurrency) } : {}),
       ...(values.redact ? { redact: BENCH_REDACT } : {}),
     }),
   );
@@ -218,8 +223,12 @@ const mib = (bytes: number): string => fmt(bytes / MIB);
 
 async function main(): Promise<void> {
   build();
+  if (values.io) {
+    process.stdout.write(`${(await ioBench(CLI, OUT)).join('\n')}\n`);
+    return;
+  }
   mkdirSync(join(OUT, 'data'), { recursive: true });
-  const gzip = !values['no-compare'] && has('gzip');
+  const gzip = !values['no-compare'] && !values.mixed && has('gzip');
   const pigz = !values['no-compare'] && has('pigz');
   process.stderr.write(`node ${process.version}, ${cores} cores, sizes ${sizes.join(', ')} MiB, path ${paths.join('+')}${values.redact ? ', with redaction' : ''}\n`);
   const results: Result[] = [];
