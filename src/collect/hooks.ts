@@ -7,6 +7,7 @@
  * URLs they need (our entry points, esbuild) are passed in as `data`.
  */
 import { register } from 'node:module';
+import { tsCacheDir, tsCacheSalt } from './ts-cache.js';
 
 /** Query marker that tells the hooks a URL is a collector (or packager/config) module to force to ESM. */
 export const FORCE_ESM_MARKER = 'analytics-collect-esm';
@@ -61,14 +62,38 @@ export async function load(url, context, next) {
   const { fileURLToPath } = await import('node:url');
   const path = fileURLToPath(url);
   let source = await readFile(path, 'utf8');
-  if (/\\.m?ts$/.test(path)) {
-    const esbuild = await import(data.esbuild);
-    const out = await esbuild.transform(source, {
-      loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: path,
-    });
-    source = out.code;
-  }
+  if (/\\.m?ts$/.test(path)) source = await compile(source, path);
   return { format: 'module', source, shortCircuit: true };
+}
+// TypeScript → JavaScript with esbuild, through a cache keyed by content (ts-cache.ts): an unchanged file is
+// read back instead of loading esbuild and compiling it again.
+async function compile(source, path) {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const { mkdir, readFile, rename, writeFile, rm } = await import('node:fs/promises');
+  const key = createHash('sha256').update(data.cacheSalt).update('\\0').update(path).update('\\0').update(source).digest('hex');
+  const file = data.cacheDir ? data.cacheDir + '/' + key + '.mjs' : null;
+  if (file) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch {
+      // not cached yet
+    }
+  }
+  const esbuild = await import(data.esbuild);
+  const out = await esbuild.transform(source, {
+    loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: path,
+  });
+  if (file) {
+    const partial = file + '.' + randomBytes(6).toString('hex') + '.partial';
+    try {
+      await mkdir(data.cacheDir, { recursive: true, mode: 0o700 });
+      await writeFile(partial, out.code, { mode: 0o600, flag: 'wx' });
+      await rename(partial, file);
+    } catch {
+      await rm(partial, { force: true }).catch(() => {});
+    }
+  }
+  return out.code;
 }
 `;
 
@@ -87,6 +112,8 @@ export function ensureModuleHooks(): void {
       self: new URL(`../index${ext}`, import.meta.url).href,
       postgres: new URL(`../postgres/index${ext}`, import.meta.url).href,
       esbuild: import.meta.resolve('esbuild'),
+      cacheDir: tsCacheDir(),
+      cacheSalt: tsCacheSalt("loader ts, format esm, target node20, sourcemap inline, sourcefile path"),
     },
   });
 }

@@ -1,0 +1,53 @@
+/**
+ * Compiled TypeScript of collector modules is cached on disk, keyed by content (start-up time): a second `list`
+ * reads it back, and an edited module is compiled again — a stale entry is never used.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+
+const collector = (description: string): string => `import { register } from 'analytics-collect';
+const meta: { key: string; version: string; description: string } = { key: 'hosts', version: '1.0', description: ${JSON.stringify(description)} };
+export const hosts = register(meta, async () => ({ n: 1 }));\n`;
+
+describe('the compiled-TypeScript cache', () => {
+  let project: Project;
+  let cache: string;
+
+  before(async () => {
+    requireBuild();
+    project = await makeProject();
+    cache = await mkdtemp(join(tmpdir(), 'ac-ts-cache-'));
+  });
+  after(async () => {
+    await project.cleanup();
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  const list = async (): Promise<{ description: string }[]> => {
+    const result = await cli(['list', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as { list: { key: string; description: string }[] }).list.filter((c) => c.key === 'hosts');
+  };
+
+  it('keeps one entry per compiled source, and compiles an edited module again', async () => {
+    await project.collector('hosts.ts', collector('first'));
+    assert.equal((await list())[0]!.description, 'first');
+    const entries = (await readdir(cache)).filter((n) => n.endsWith('.mjs'));
+    assert.equal(entries.length, 1);
+    assert.equal((await list())[0]!.description, 'first');
+    assert.deepEqual((await readdir(cache)).filter((n) => n.endsWith('.mjs')), entries, 'read back, not written again');
+
+    await project.collector('hosts.ts', collector('second'));
+    assert.equal((await list())[0]!.description, 'second');
+    assert.equal((await readdir(cache)).filter((n) => n.endsWith('.mjs')).length, 2);
+  });
+
+  it('ANALYTICS_CACHE_DIR=off keeps nothing', async () => {
+    const result = await cli(['list'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: 'off', HOME: '/nonexistent' }) });
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
