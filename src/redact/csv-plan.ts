@@ -14,7 +14,7 @@ type Column =
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /** A field as RFC 4180 writes it (csv-stringify's quoting). */
-export function quoteField(text: string): string {
+function quoteField(text: string): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

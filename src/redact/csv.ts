@@ -21,7 +21,7 @@ import { RedactionError, type EffectiveRules } from './types.js';
  */
 const READ_CHUNK = 64 * 1024;
 /** A record (or a quote never closed) longer than this cannot be redacted: it would have to be held whole. */
-export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export interface CsvFileInput {
   /** The collector's file. */
