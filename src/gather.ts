@@ -5,6 +5,7 @@
  * touches comes in as a parameter: clock, state store, shipper, logger, signal, lock.
  */
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from './config/types.js';
@@ -13,6 +14,7 @@ import type { Collector } from './collect/register.js';
 import { runCollection, type CollectionResult } from './collect/run.js';
 import { defaultTarballBase, TarballNamer, type StatusRow } from './pack/members.js';
 import type { Packager } from './packager.js';
+import { DeflateAhead } from './run/ahead.js';
 import { Assembler, type TarballJob } from './run/assemble.js';
 import { RunControl } from './run/control.js';
 import { describeError } from './run/describe.js';
@@ -88,6 +90,7 @@ class GatherRun {
   private files: RunFiles | null = null;
   private queue: TarballQueue<TarballJob, WrittenTarball> | null = null;
   private assembler: Assembler | null = null;
+  private ahead: DeflateAhead | null = null;
   private gathered = false;
 
   constructor(
@@ -159,7 +162,9 @@ class GatherRun {
   /** The tarball queue and the assembler that feeds it. */
   private prepare(files: RunFiles, configFile: { file: string; version: string }, namer: TarballNamer): void {
     const { config, mode, shipper, logger, onEvent } = this.options;
+    this.ahead = new DeflateAhead({ dir: join(files.dir, 'ahead'), gzipLevel: config.gzipLevel, mtime: this.window.until, signal: this.control.collectSignal });
     const io = tarballIo({
+      ahead: this.ahead,
       config: configFile,
       since: this.window.since,
       until: this.window.until,
@@ -261,6 +266,7 @@ class GatherRun {
   /** Drains the queue, cleans up, fills the report and saves the state: the one place a run ends. */
   private async finish(reachedEnd: boolean): Promise<void> {
     await this.queue?.drain();
+    await this.ahead?.drain();
     // Reached its end: every collection placed and every tarball settled, with nothing stopping it on the way.
     const completed = reachedEnd && !this.control.collectSignal.aborted && this.queue?.halted === null;
     await this.files?.dispose().catch(() => undefined);
@@ -340,6 +346,9 @@ class GatherRun {
       redaction: null,
     }));
     const { outcome } = result;
+    // Compress ahead: the big files of a collector without slicing wait for the end of the run to be placed, so
+    // they deflate in the background meanwhile (a slice's tarballs close at once: nothing to gain there).
+    if (outcome.status === 'ok' && !collector.config && collector.slicing === undefined) this.ahead?.start(outcome.files);
     const bytes = outcome.status === 'ok' ? outcome.files.reduce((sum, f) => sum + f.size, 0) : 0;
     if (outcome.status === 'failed' && !collector.config) logger.error({ collector: collector.key }, `collector "${collector.key}" failed: ${outcome.error}`);
     if (!collector.config) {

@@ -3,14 +3,14 @@
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTarball } from './write-tarball.js';
+import { writeTarball, type DeflatedSegment } from './write-tarball.js';
 import { CONFIG_FILE, MANIFEST_FILE, STATUS_FILE, manifestJson, statusCsv, type StatusRow } from './members.js';
 
 export interface CloseInput {
   /** Final path of the tarball. */
   path: string;
   /** Data members in placement order: name without `./`, file on disk, collector version. */
-  members: readonly { name: string; file: string; version: string }[];
+  members: readonly { name: string; file: string; version: string; deflated?: DeflatedSegment | undefined }[];
   /** The config collector's output file and version. */
   config: { file: string; version: string };
   rows: readonly StatusRow[];
@@ -38,7 +38,7 @@ export async function closeTarball(input: CloseInput): Promise<ClosedTarball> {
   const written = await writeTarball({
     path: input.path,
     members: [
-      ...input.members.map((m) => ({ name: m.name, file: m.file })),
+      ...input.members.map((m) => ({ name: m.name, file: m.file, deflated: m.deflated })),
       { name: CONFIG_FILE, file: input.config.file },
       { name: STATUS_FILE, file: statusFile },
       { name: MANIFEST_FILE, file: manifestFile },

@@ -24,12 +24,29 @@ import * as zlib from 'node:zlib';
 import { Header, Pax } from 'tar';
 import { messageOf } from '../errors.js';
 import { writeAll } from '../write-all.js';
+import { crc32, crc32Combine } from './crc.js';
 
 /** A member to pack: its name in the tarball (without `./`) and the file holding its bytes. */
 export interface TarballMemberFile {
   /** e.g. `jobs.csv`; the tar entry is `./jobs.csv`. No `/`. */
   name: string;
   file: string;
+  /**
+   * The member's tar segment deflated ahead of time by {@link deflateMember}: copied as it is instead of being
+   * deflated again (used only when the file still has the size it had then).
+   */
+  deflated?: DeflatedSegment | undefined;
+}
+
+/** A member's tar segment (header, bytes, padding) as raw deflate data ending in a sync flush. */
+export interface DeflatedSegment {
+  /** The file holding the deflate data. */
+  file: string;
+  /** CRC-32 and length of the uncompressed segment. */
+  crc: number;
+  length: number;
+  /** The member file's size when it was deflated. */
+  size: number;
 }
 
 export interface TarballSpec {
@@ -114,7 +131,7 @@ export async function writeTarball(spec: TarballSpec): Promise<WrittenTarball> {
   let handleOpen = true;
   try {
     await handle.chmod(0o600); // whatever the umask
-    const bytes = await writeGzip(handle, new TarSource(path, entries, spec.mtime), spec.gzipLevel, signal);
+    const bytes = await writeGzip(handle, partsOf(path, entries, spec.mtime), spec.gzipLevel, signal);
     await handle.sync();
     handleOpen = false;
     await handle.close();
@@ -147,10 +164,14 @@ class TarSource {
   #left = 0;
   #position = 0;
 
-  constructor(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date) {
+  readonly #end: boolean;
+
+  /** `end`: the archive's two zero blocks follow the entries (false for a piece of an archive). */
+  constructor(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date, end = true) {
     this.#path = path;
     this.#entries = entries;
     this.#mtime = mtime;
+    this.#end = end;
   }
 
   /** Fills `buffer` with the next bytes of the stream; returns how many (less than its length only at the end). */
@@ -192,7 +213,7 @@ class TarSource {
     }
     const entry = this.#entries[++this.#index];
     if (entry === undefined) {
-      if (this.#index === this.#entries.length) this.#fixed = ZEROS;
+      if (this.#index === this.#entries.length && this.#end) this.#fixed = ZEROS;
       else this.done = true;
       return;
     }
@@ -227,19 +248,116 @@ class TarSource {
   }
 }
 
+/** A stretch of the archive: entries to deflate now, or one member's segment deflated ahead of time. */
+type Part = { kind: 'raw'; source: TarSource } | { kind: 'deflated'; segment: DeflatedSegment };
+
+/** Cuts the archive into parts: runs of entries deflated now, and segments deflated ahead; the end blocks last. */
+function partsOf(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date): Part[] {
+  const parts: Part[] = [];
+  let run: (TarballMemberFile & TarballMember)[] = [];
+  for (const entry of entries) {
+    if (entry.deflated !== undefined && entry.deflated.size === entry.size) {
+      if (run.length > 0) parts.push({ kind: 'raw', source: new TarSource(path, run, mtime, false) });
+      run = [];
+      parts.push({ kind: 'deflated', segment: entry.deflated });
+    } else run.push(entry);
+  }
+  parts.push({ kind: 'raw', source: new TarSource(path, run, mtime, true) });
+  return parts;
+}
+
 /**
- * Compresses `source` into `out` as one gzip member, in blocks deflated at once (see the file comment), and
- * writes the blocks in order. Returns the compressed size. Whatever happens, it returns only once no deflate
- * job of this tarball is running and every member file is closed.
+ * Writes the parts into `out` as one gzip member: each raw part deflated in blocks (see the file comment), each
+ * segment deflated ahead copied, the CRC-32 of the whole combined from the parts'. Returns the compressed size.
  */
-async function writeGzip(out: FileHandle, source: TarSource, level: number, signal: AbortSignal | undefined): Promise<number> {
+async function writeGzip(out: FileHandle, parts: Part[], level: number, signal: AbortSignal | undefined): Promise<number> {
   let bytes = await writeAll(out, [gzipHeader(level)], 0);
+  let crc = 0;
+  let length = 0;
+  for (const [i, part] of parts.entries()) {
+    if (part.kind === 'deflated') {
+      bytes = await copySegment(out, part.segment.file, bytes, signal);
+      crc = crc32Combine(crc, part.segment.crc, part.segment.length);
+      length += part.segment.length;
+      continue;
+    }
+    const run = await deflateRun(out, part.source, level, signal, bytes, i === parts.length - 1);
+    bytes = run.bytes;
+    crc = crc32Combine(crc, run.crc, run.length);
+    length += run.length;
+  }
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length % 2 ** 32, 4);
+  return writeAll(out, [trailer], bytes);
+}
+
+/**
+ * Deflates one member's tar segment (header, bytes, padding) into the file `out`, ahead of the tarball it will
+ * go into, on the same deflate slots as tarballs. The result ends with a sync flush, so it can be copied into
+ * a gzip stream between other deflate data.
+ */
+export async function deflateMember(spec: {
+  name: string;
+  file: string;
+  mtime: Date;
+  gzipLevel: number;
+  out: string;
+  signal?: AbortSignal | undefined;
+}): Promise<DeflatedSegment> {
+  checkNames(spec.out, [spec]);
+  const size = await memberSize(spec.out, spec);
+  const handle = await open(spec.out, 'wx', 0o600);
+  try {
+    const run = await deflateRun(handle, new TarSource(spec.out, [{ name: spec.name, file: spec.file, size }], spec.mtime, false), spec.gzipLevel, spec.signal, 0, false);
+    await handle.close();
+    return { file: spec.out, crc: run.crc, length: run.length, size };
+  } catch (err) {
+    await handle.close().catch(noop);
+    await rm(spec.out, { force: true }).catch(noop);
+    throw err;
+  }
+}
+
+/** Copies a deflated segment into `out` at `position`, through a deflate slot's buffer; returns the new end. */
+async function copySegment(out: FileHandle, file: string, position: number, signal: AbortSignal | undefined): Promise<number> {
+  const input = await open(file, 'r');
+  const buffer = await slots.acquire();
+  try {
+    let at = position;
+    for (;;) {
+      throwIfAborted(signal);
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return at;
+      at = await writeAll(out, [buffer.subarray(0, bytesRead)], at);
+    }
+  } finally {
+    slots.release(buffer);
+    await input.close().catch(noop);
+  }
+}
+
+/**
+ * Deflates `source` into `out` from `position` on, in blocks deflated at once, written in order; the last
+ * block ends the deflate stream when `final`, else with a sync flush. Returns the new end and the CRC-32 and
+ * length of what it read. Whatever happens, it returns only once no deflate job of it is running and every
+ * member file is closed.
+ */
+async function deflateRun(
+  out: FileHandle,
+  source: TarSource,
+  level: number,
+  signal: AbortSignal | undefined,
+  position: number,
+  final: boolean,
+): Promise<{ bytes: number; crc: number; length: number }> {
+  let bytes = position;
   let crc = 0;
   let length = 0;
   let dictionary: Buffer | undefined;
   /** Per block, in order: settles once the block is written. */
   const pending: Promise<void>[] = [];
-  /** Deflate jobs of this tarball still running. */
+  /** Deflate jobs of this run still running. */
   const running = new Set<Promise<unknown>>();
   let written: Promise<void> = Promise.resolve();
   let failure: unknown;
@@ -254,7 +372,7 @@ async function writeGzip(out: FileHandle, source: TarSource, level: number, sign
         const input = slot.subarray(0, n);
         crc = crc32(input, crc);
         length += n;
-        deflated = deflateBlock(input, level, dictionary, source.done);
+        deflated = deflateBlock(input, level, dictionary, final && source.done);
         // The job copied the dictionary when it was made; keep the tail of this block for the next one.
         dictionary = tailOf(input, dictionary);
       } catch (err) {
@@ -278,15 +396,12 @@ async function writeGzip(out: FileHandle, source: TarSource, level: number, sign
   } catch (err) {
     failure = err;
   } finally {
-    // Return only once nothing of this tarball runs any more.
+    // Return only once nothing of this run runs any more.
     await Promise.allSettled([...running, ...pending]);
     await source.close();
   }
   if (failure !== undefined) throw failure;
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(length % 2 ** 32, 4);
-  return writeAll(out, [trailer], bytes);
+  return { bytes, crc, length };
 }
 
 /**
@@ -349,26 +464,6 @@ class Slots {
 }
 
 const slots = new Slots();
-
-/** zlib's CRC-32 (Node >= 20.15), else a table-driven one. */
-const crc32: (data: Buffer, value: number) => number =
-  typeof zlib.crc32 === 'function' ? (data, value) => zlib.crc32(data, value) : crc32Table;
-
-let table: Int32Array | undefined;
-
-function crc32Table(data: Buffer, value: number): number {
-  if (table === undefined) {
-    table = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c;
-    }
-  }
-  let crc = ~value;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
-}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {

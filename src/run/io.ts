@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
 import { closeTarball } from '../pack/close.js';
 import type { ShipInfo, ShipResult, Shipper } from '../types.js';
+import type { DeflateAhead } from './ahead.js';
 import type { TarballJob } from './assemble.js';
 import type { GatherEvent } from './events.js';
 import type { Written } from './queue.js';
@@ -30,6 +31,8 @@ export interface TarballIoOptions {
   /** Paths being written now, for the last-resort cleanup of a process that exits mid-write. */
   writing: Set<string>;
   shipper?: Shipper | undefined;
+  /** Members deflated ahead of time, used when their tarball is written. */
+  ahead?: DeflateAhead | undefined;
   logger: Logger;
   onEvent?: ((event: GatherEvent) => void) | undefined;
 }
@@ -39,9 +42,10 @@ export function tarballIo(options: TarballIoOptions): TarballIo {
   const write = async (job: TarballJob): Promise<WrittenTarball> => {
     options.writing.add(job.path);
     try {
+      const members = await Promise.all(job.members.map(async (m) => ({ ...m, deflated: (await options.ahead?.segmentOf(m.file)) ?? undefined })));
       const closed = await closeTarball({
         path: job.path,
-        members: job.members,
+        members,
         config: options.config,
         rows: job.rows,
         mtime: options.until,
@@ -65,6 +69,7 @@ export function tarballIo(options: TarballIoOptions): TarballIo {
       throw err;
     } finally {
       options.writing.delete(job.path);
+      await Promise.all(job.members.map((m) => options.ahead?.release(m.file)));
     }
   };
   const shipper = options.shipper;
