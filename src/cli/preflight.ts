@@ -7,6 +7,9 @@ import { AppError, usageError } from '../errors.js';
 import type { Packager } from '../packager.js';
 import { shippingProblem, validateShipConfig } from '../ship/configured.js';
 
+/** `--output` and `tmpDir` must be writable directories (or creatable): exit 2, right after the configuration (§7). */
+export { checkLocations } from '../config/locations.js';
+
 /** Usage problems of `ship.*` (credentials over plain http, unreadable PEM files…): exit 2. */
 export function checkShipSettings(config: ResolvedConfig): void {
   const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');

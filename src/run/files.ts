@@ -3,7 +3,8 @@
  * exits without unwinding (a second SIGINT): the tree and the partial tarballs being written are removed.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { createRunDir } from '../state/leftovers.js';
 import { basename, join } from 'node:path';
 
 export class RunFiles {
@@ -20,8 +21,8 @@ export class RunFiles {
 
   static async create(output: string, tmpDir: string): Promise<RunFiles> {
     await mkdir(output, { recursive: true, mode: 0o700 });
-    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-    return new RunFiles(await mkdtemp(join(tmpDir, 'analytics-collect-')), output);
+    // `analytics-collect-run-<pid>-…`: recognised by cleanLeftovers (§3) after a SIGKILL.
+    return new RunFiles(await createRunDir(tmpDir), output);
   }
 
   /** Removes the temporary tree. */

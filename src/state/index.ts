@@ -14,3 +14,5 @@ export {
   sliceRequest,
 } from './window.js';
 export type { CollectorWindowInput, RunWindow, RunWindowInput, SliceRequestInput } from './window.js';
+export { cleanLeftovers, createRunDir, RUN_DIR_PREFIX } from './leftovers.js';
+export type { Leftovers } from './leftovers.js';

@@ -8,9 +8,9 @@ import { AppError, usageError } from '../../errors.js';
 import { gather, type GatherReport } from '../../gather.js';
 import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
-import { checkAllowed, checkShipSettings } from '../preflight.js';
+import { checkAllowed, checkLocations, checkShipSettings } from '../preflight.js';
 import { orderCollectors } from '../../run/order.js';
-import { checkPositions, fileLocker, fileStateStore, parseDateFlag, resolveRunWindow } from '../../state/index.js';
+import { checkPositions, cleanLeftovers, fileLocker, fileStateStore, parseDateFlag, resolveRunWindow } from '../../state/index.js';
 import type { Locker, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
@@ -37,6 +37,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   const mode = flags.ship ? 'ship' : 'dry-run';
   if (flags.keep && mode === 'dry-run') logger.warn('--keep has no effect without --ship: a dry run keeps every tarball anyway');
 
+  await checkLocations(config); // §7: after the configuration, before the collector modules
   const collectors = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
   if (only) {
     const known = new Set(collectors.map((c) => c.collector.key));
@@ -70,6 +71,9 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });
 
   const lock = await locker.acquire();
+  // §3: what a killed run left (its run directory, `.partial` tarballs) goes now that this run holds the lock.
+  const leftovers = await cleanLeftovers(config);
+  for (const path of [...leftovers.runDirs, ...leftovers.partials]) logger.info({ path }, 'removed a leftover of a run that was killed');
   const progress = showProgress ? new ProgressDisplay(out, { plan: planOf(collectors, only), mode, color }) : null;
   let report: GatherReport;
   try {
