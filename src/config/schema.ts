@@ -362,7 +362,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): str
   }
   const value = valueAt(raw, issue.path);
   const subject = issue.path.length ? where(issue.path) : `${file}: the configuration`;
-  return [`${subject} must be ${issue.message}, got ${showValue(value, isSecretPath(issue.path))}`];
+  // The whole file's content is shown by type only: a file that is no object of settings may be anything.
+  return [`${subject} must be ${issue.message}, got ${showValue(value, issue.path.length === 0 || isSecretPath(issue.path))}`];
 }
 
 /** The paths of every own `__proto__` key (JSON.parse makes them own properties). */

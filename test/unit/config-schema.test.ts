@@ -109,7 +109,7 @@ describe('validateConfig', () => {
 
   it('rejects a file that is not an object, and sections that are not objects', () => {
     assert.deepEqual(problemsOf([1]), [`${FILE}: the configuration must be an object of settings, got an array`]);
-    assert.deepEqual(problemsOf('collectors: x'), [`${FILE}: the configuration must be an object of settings, got "collectors: x"`]);
+    assert.deepEqual(problemsOf('collectors: x'), [`${FILE}: the configuration must be an object of settings, got a string`]);
     assert.deepEqual(problemsOf({ ship: 'https://x' }), [`${FILE}: ship must be an object of ship.* settings, got "https://x"`]);
     assert.deepEqual(problemsOf({ coordination: null }), [`${FILE}: coordination must be an object of coordination.* settings, got null`]);
   });
