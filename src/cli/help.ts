@@ -150,3 +150,17 @@ Every gather, ship and state set|reset adds one entry, however it ends (historyF
 beside the state file; with coordination.postgres the table <coordination.table>_history). The newest
 historyKeep (default 200) are kept.
 ${exitHelp(0, 2)}`;
+
+export const STATUS_HELP = `
+Examples:
+  $ ${NAME} status                                  healthy unless the last gather --ship exited non-zero
+  $ ${NAME} status --max-age 26h                    … or none succeeded in 26 h, or a key lags more than 26 h
+  $ ${NAME} status --json | jq .reasons
+
+For Nagios-style checks and systemd (ExecStartPost=${NAME} status --max-age 26h). It only reads the
+history, the state, <output>/failed/ and the lock: it never takes the lock, so it runs while a gather does.
+Exit status:
+  0    healthy
+  1    unhealthy: the reasons are printed (the last ship run exited non-zero, 130/143 included; with
+       --max-age, no successful gather --ship within it, or a key lagging more)
+  2    usage or configuration error (bad --max-age, config, damaged state)`;

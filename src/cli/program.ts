@@ -8,6 +8,7 @@ import {
   CHECK_HELP,
   GATHER_HELP,
   HISTORY_HELP,
+  STATUS_HELP,
   INIT_HELP,
   INSPECT_HELP,
   LIST_HELP,
@@ -171,6 +172,17 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', HISTORY_HELP)
     .action(async (flags) => report(await (await import('./commands/history.js')).historyCommand(flags, out)));
+
+  logFlags(
+    command(program, 'status')
+      .description('For monitoring: last run, last successful ship run, key lags, failed/ tarballs, lock holder; exit 1 when unhealthy.')
+      .option('--max-age <duration>', 'also unhealthy when no gather --ship succeeded, or a key lags, more than this (90m, 26h, 7d)')
+      .option('--config <file>', 'the configuration file')
+      .option('--json', 'print JSON'),
+    quietDefault,
+  )
+    .addHelpText('after', STATUS_HELP)
+    .action(async (flags) => report(await (await import('./commands/status.js')).statusCommand(flags, out)));
 
   command(program, 'init')
     .description('Write a starter analytics.config.json and collectors/ folder (never overwrites).')
