@@ -164,3 +164,17 @@ Exit status:
   1    unhealthy: the reasons are printed (the last ship run exited non-zero, 130/143 included; with
        --max-age, no successful gather --ship within it, or a key lagging more)
   2    usage or configuration error (bad --max-age, config, damaged state)`;
+
+export const TRACK_HELP = `
+Examples:
+  $ ${NAME} track 0a3b7c9e1f2d4e5f                  what the ingress did with that upload
+  $ ${NAME} track --last                            the request ids of the newest run that has any
+  $ ${NAME} track --last --json | jq '.results[].status'
+
+GET <ship.trackUrl>/<id> with the shipping auth, TLS, CA and proxy. ship.trackUrl defaults to ship.url with
+its last path segment "upload" replaced by "track".
+Exit status:
+  0    every id was answered 200
+  1    an id was not answered 200 (404 unknown id, 401 credentials, no answer within ship.timeoutMs)
+  2    usage or configuration error (no ids and no --last, no request ids in the history, config)
+  4    no track URL: ship.url does not end in /upload and ship.trackUrl is not set`;

@@ -9,6 +9,7 @@ import {
   GATHER_HELP,
   HISTORY_HELP,
   STATUS_HELP,
+  TRACK_HELP,
   INIT_HELP,
   INSPECT_HELP,
   LIST_HELP,
@@ -183,6 +184,18 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', STATUS_HELP)
     .action(async (flags) => report(await (await import('./commands/status.js')).statusCommand(flags, out)));
+
+  logFlags(
+    command(program, 'track')
+      .description('Ask the ingress what became of uploads: status, status_msg and date per request id.')
+      .argument('[requestId...]', 'request ids the ingress gave (gather --ship --json, history --json)')
+      .option('--last', 'the request ids of the newest run in the history that has any')
+      .option('--config <file>', 'the configuration file')
+      .option('--json', 'print JSON'),
+    quietDefault,
+  )
+    .addHelpText('after', TRACK_HELP)
+    .action(async (ids: string[], flags) => report(await (await import('./commands/track.js')).trackCommand(ids, flags, out, signal)));
 
   command(program, 'init')
     .description('Write a starter analytics.config.json and collectors/ folder (never overwrites).')

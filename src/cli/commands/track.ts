@@ -1,0 +1,146 @@
+/**
+ * `analytics-collect track [REQUEST_ID...] [--last]` (contract §9): asks the ingress what became of uploads —
+ * `GET <ship.trackUrl>/<id>` with the shipping auth, TLS, CA and proxy (the ship stage's own pieces) — and
+ * prints each id's `status`, `status_msg` and `date`. Exit 0 when every id was answered 200, else 1; exit 4 when
+ * no track URL can be derived.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import got, { type Got } from 'got';
+import type { ShipConfig } from '../../config/types.js';
+import { AppError, messageOf, usageError } from '../../errors.js';
+import { historyStore } from '../../history/index.js';
+import { escapeControlLine } from '../../secrets/index.js';
+import { createAuth } from '../../ship/auth.js';
+import { bodySnippet } from '../../ship/classify.js';
+import { CREDENTIAL_MODES, validateShipConfig } from '../../ship/configured.js';
+import { createAgents, proxyFor } from '../../ship/proxy.js';
+import { displayUrl, mayCarryCredentials, parseHttpUrl } from '../../ship/url.js';
+import type { Outcome } from '../outcome.js';
+import { table, type Output } from '../output.js';
+import { setup, type CommonFlags } from '../setup.js';
+
+export interface TrackFlags extends CommonFlags {
+  last?: boolean;
+}
+
+export interface TrackRow {
+  requestId: string;
+  /** The HTTP status, or null when no answer came (connection, TLS, timeout). */
+  httpStatus: number | null;
+  status: string | null;
+  statusMsg: string | null;
+  date: string | null;
+  /** Why there is no tracking answer (not 200, no answer, not JSON); null when answered. */
+  error: string | null;
+}
+
+export async function trackCommand(ids: string[], flags: TrackFlags, out: Output, signal: AbortSignal): Promise<Outcome> {
+  const { config, version } = await setup(flags, out, { defaultLevel: 'warn' });
+  const trackUrl = checkTrackUrl(config.ship);
+  const requestIds = flags.last ? await lastRequestIds(config, ids) : ids;
+  if (requestIds.length === 0) throw usageError('track: give one or more REQUEST_IDs, or --last for those of the newest run in the history');
+  const client = trackClient(config.ship, version);
+  const rows: TrackRow[] = [];
+  for (const id of requestIds) {
+    if (signal.aborted) break;
+    rows.push(await trackOne(client, trackUrl, id, signal));
+  }
+  if (flags.json) out.result(JSON.stringify({ trackUrl: displayUrl(trackUrl), results: rows }));
+  else out.result(trackTable(rows));
+  if (signal.aborted) throw new AppError('INTERRUPTED', 'stopped by a signal');
+  return rows.every((r) => r.httpStatus === 200) ? 'ok' : 'failed';
+}
+
+/** The track URL, or exit 4 saying why there is none; unsafe settings are exit 2 as for shipping. */
+function checkTrackUrl(ship: ShipConfig): string {
+  if (ship.trackUrl === null) {
+    const url = ship.url === undefined ? 'ship.url is not set' : `the last path segment of ship.url (${displayUrl(ship.url)}) is not "upload"`;
+    throw new AppError('NOT_CONFIGURED', `track: no track URL: ${url}; set ship.trackUrl, e.g. https://ingress.corp/api/ingress/v1/track`);
+  }
+  const problems = validateShipConfig(ship);
+  const parsed = parseHttpUrl(ship.trackUrl);
+  if (parsed === null) problems.push(`ship.trackUrl: ${displayUrl(ship.trackUrl)} is not an http(s) URL`);
+  else if (CREDENTIAL_MODES.has(ship.auth) && !mayCarryCredentials(parsed)) {
+    problems.push(`ship.trackUrl: ship.auth "${ship.auth}" sends credentials, which travel only over https (or plain http to a loopback address)`);
+  }
+  if (problems.length > 0) throw usageError(problems.join('; '));
+  return ship.trackUrl;
+}
+
+async function lastRequestIds(config: Parameters<typeof historyStore>[0], given: string[]): Promise<string[]> {
+  if (given.length > 0) throw usageError('track: give REQUEST_IDs or --last, not both');
+  const newest = (await historyStore(config).list()).find((e) => e.requestIds.length > 0);
+  if (newest === undefined) throw usageError('track --last: no run in the history has request ids yet (a gather --ship or ship that uploaded)');
+  return newest.requestIds;
+}
+
+interface TrackClient {
+  get(url: string, signal: AbortSignal): Promise<{ statusCode: number; body: string }>;
+}
+
+/** A GET client with the shipping auth, CA, client certificate, proxy and timeouts; no retries, no redirects. */
+function trackClient(ship: ShipConfig, version: string): TrackClient {
+  const env = process.env;
+  const ca = ship.caFile ? [...rootCertificates, readPem(ship.caFile, 'caFile')] : undefined;
+  const clientCert = ship.auth === 'mtls' && ship.certFile && ship.keyFile ? { certificate: readPem(ship.certFile, 'certFile'), key: readPem(ship.keyFile, 'keyFile') } : {};
+  const clientFor = (target: string): Got =>
+    got.extend({
+      agent: createAgents(proxyFor(target, ship.proxy, env), ca),
+      https: { rejectUnauthorized: true, ...(ca ? { certificateAuthority: ca } : {}), ...clientCert },
+      timeout: { request: ship.timeoutMs },
+      retry: { limit: 0 },
+      followRedirect: false,
+      throwHttpErrors: false,
+    });
+  const headers: Record<string, string> = { 'user-agent': `analytics-collect/${version}` };
+  for (const [name, value] of Object.entries(ship.headers)) headers[name.toLowerCase()] = value;
+  if (ship.auth !== 'none') delete headers.authorization;
+  const api = clientFor(ship.trackUrl!);
+  const auth = createAuth(ship, ship.tokenUrl ? clientFor(ship.tokenUrl) : api);
+  return {
+    async get(url, signal) {
+      const credentials = await auth.headers(signal);
+      if (!credentials.ok) throw new Error('error' in credentials.result ? credentials.result.error : 'no credentials');
+      const response = await api.get(url, { headers: { ...headers, ...credentials.headers, accept: 'application/json' }, responseType: 'text', signal });
+      return { statusCode: response.statusCode, body: response.body };
+    },
+  };
+}
+
+async function trackOne(client: TrackClient, trackUrl: string, id: string, signal: AbortSignal): Promise<TrackRow> {
+  const row: TrackRow = { requestId: id, httpStatus: null, status: null, statusMsg: null, date: null, error: null };
+  let answer: { statusCode: number; body: string };
+  try {
+    answer = await client.get(`${trackUrl.replace(/\/+$/, '')}/${encodeURIComponent(id)}`, signal);
+  } catch (err) {
+    return { ...row, error: escapeControlLine(messageOf(err)) };
+  }
+  row.httpStatus = answer.statusCode;
+  if (answer.statusCode !== 200) {
+    const said = bodySnippet(answer.body);
+    return { ...row, error: `${answer.statusCode}${said ? `: ${escapeControlLine(said)}` : ''}` };
+  }
+  try {
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    const text = (value: unknown): string | null => (value === undefined || value === null ? null : escapeControlLine(String(value)));
+    return { ...row, status: text(body.status), statusMsg: text(body.status_msg), date: text(body.date) };
+  } catch {
+    return { ...row, error: `200 without a JSON body: ${escapeControlLine(bodySnippet(answer.body))}` };
+  }
+}
+
+export function trackTable(rows: readonly TrackRow[]): string {
+  return table(
+    ['request id', 'status', 'status_msg', 'date'],
+    rows.map((r) => [escapeControlLine(r.requestId), r.error === null ? (r.status ?? '-') : 'not answered', r.error ?? r.statusMsg ?? '-', r.date ?? '-']),
+  );
+}
+
+function readPem(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(`ship.${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable PEM file`, err);
+  }
+}
