@@ -46,14 +46,15 @@ export async function main(argv: readonly string[], out: Output = processOutput(
       out.result((await import('./version.js')).toolVersion());
       return 0;
     }
-    const [{ buildProgram }, { RunRecorder }, { toolVersion }] = await Promise.all([
+    const [{ buildProgram }, history, { toolVersion }] = await Promise.all([
       import('./program.js'),
-      import('../history/recorder.js'),
+      // The recorder (history and metrics stores) loads only for the commands it records: not for --help, list…
+      mayRecord(argv) ? import('../history/recorder.js') : null,
       import('./version.js'),
     ]);
-    const run = (recorder = new RunRecorder({ version: toolVersion(), warn: (text) => out.note(text) }));
+    const run = history ? (recorder = new history.RunRecorder({ version: toolVersion(), warn: (text) => out.note(text) })) : undefined;
     const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]), run);
-    program.hook('preAction', (_root, action) => beginRecording(run, action));
+    if (run) program.hook('preAction', (_root, action) => beginRecording(run, action));
     await program.parseAsync(argv as string[]);
   } catch (err) {
     status = exitStatusOf(err, out, stoppedBy);
@@ -78,6 +79,17 @@ function beginRecording(recorder: RunRecorder, action: Command): void {
   if (name === 'gather') recorder.begin('gather', action.opts<{ ship?: boolean }>().ship ? 'ship' : 'dry-run');
   else if (name === 'ship') recorder.begin('ship', 'ship');
   else if (name === 'state set' || name === 'state reset') recorder.begin(name, null);
+}
+
+/**
+ * Whether argv may run a command the history records (gather, ship, state set|reset): its first word is one of
+ * them and it does not ask for help. Commander decides what really runs; this only decides what to load.
+ */
+function mayRecord(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) return false;
+  const words = args.filter((a) => !a.startsWith('-'));
+  return words[0] === 'gather' || words[0] === 'ship' || (words[0] === 'state' && args.some((a) => a === 'set' || a === 'reset'));
 }
 
 /** `analytics-collect --version` (or `-V`) and nothing else. */
