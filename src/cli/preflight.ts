@@ -5,7 +5,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { AppError, usageError } from '../errors.js';
 import type { Packager } from '../packager.js';
-import { shippingProblem, validateShipConfig } from '../ship/configured.js';
+import { shippingProblem, unsafeShippingProblem, validateShipConfig } from '../ship/settings.js';
 
 /** `--output` and `tmpDir` must be writable directories (or creatable): exit 2, right after the configuration (§7). */
 export { checkLocations } from '../config/locations.js';
@@ -30,8 +30,10 @@ export async function checkAllowed(
     throw new AppError('NOT_CONFIGURED', `the license is not valid (packager ${packager.file}); ${options.nothing}`);
   }
   if (!options.shipping) return;
+  // A packager's isShippingConfigured() replaces the check for missing pieces; over HTTP, a placeholder URL or
+  // credentials in clear text still stop the run (a custom ship() transport uses neither).
   const problem = packager?.isShippingConfigured
-    ? ((await packager.isShippingConfigured()) ? null : `packager ${packager.file} says shipping is not configured`)
+    ? ((await packager.isShippingConfigured()) ? (packager.ship ? null : unsafeShippingProblem(config.ship)) : `packager ${packager.file} says shipping is not configured`)
     : shippingProblem(config.ship);
   if (problem !== null) throw new AppError('NOT_CONFIGURED', problem);
 }

@@ -4,10 +4,11 @@
  * after the ingress answers 401. mtls needs no header: its certificate rides in the TLS options (http.ts).
  */
 import type { Got } from 'got';
-import type { ShipConfig } from '../config/types.js';
 import { registerSecret } from '../secrets/index.js';
 import type { ShipResult } from '../types.js';
 import { bodySnippet, classifyRequestError, isRetryableStatus, parseRetryAfter } from './classify.js';
+import { exchange } from './exchange.js';
+import type { ShipAuth } from './settings.js';
 import { displayUrl } from './url.js';
 
 /** Headers to send, or why there are none (a ShipResult that is not `sent`). */
@@ -21,8 +22,6 @@ export interface Auth {
    * the credentials are fixed and the 401 is final.
    */
   invalidate(): boolean;
-  /** Secrets learned while running (access tokens), for redaction. */
-  runtimeSecrets(): string[];
 }
 
 /** A token is renewed this long before it expires, so it does not lapse while a large upload is under way. */
@@ -34,13 +33,13 @@ interface CachedToken {
   renewAt: number;
 }
 
+type ServiceAccount = Extract<ShipAuth, { mode: 'service-account' }>;
+
 interface TokenSourceOptions {
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  scope?: string | undefined;
-  /** A got instance already carrying the agents, CA and timeouts (and with retries and redirects off). */
+  account: ServiceAccount;
+  /** A got instance already carrying the agents and CA (with retries and redirects off). */
   client: Got;
+  timeoutMs: number;
   now: () => number;
 }
 
@@ -52,60 +51,64 @@ function renewAt(expiresIn: unknown, now: number): number {
   return now + lifetime - Math.min(EXPIRY_MARGIN_MS, lifetime / 2);
 }
 
+/** What a non-2xx token answer means for the upload. */
+function tokenFailure(status: number, body: Buffer, retryAfter: string | string[] | undefined, target: string, now: number): ShipResult {
+  const snippet = bodySnippet(body);
+  const error = `the token endpoint ${target} answered HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
+  if (isRetryableStatus(status)) {
+    // The token endpoint's Retry-After counts as the ingress's would: it is the same retry rule.
+    const retryAfterMs = parseRetryAfter(retryAfter, now);
+    return retryAfterMs === undefined ? { status: 'retryable', error } : { status: 'retryable', error, retryAfterMs };
+  }
+  if (status === 400 || status === 401 || status === 403) {
+    return { status: 'failed', error: `${error} (check ship.clientId and ship.clientSecret)`, authRejected: true };
+  }
+  return { status: 'failed', error };
+}
+
+/** A JSON object body, or null. */
+function parseObject(body: Buffer): { access_token?: unknown; expires_in?: unknown } | null {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
 /** OAuth2 client credentials: one token per run, shared by concurrent uploads, renewed when it expires. */
-function createTokenSource(options: TokenSourceOptions) {
+function createTokenSource(options: TokenSourceOptions): Auth {
+  const { account } = options;
   let cached: CachedToken | null = null;
   let pending: Promise<AuthHeaders> | null = null;
-  const issued: string[] = [];
-  const what = `token request to ${displayUrl(options.tokenUrl)}`;
+  const target = displayUrl(account.tokenUrl);
 
   async function fetchToken(signal?: AbortSignal): Promise<AuthHeaders> {
-    const form: Record<string, string> = {
-      grant_type: 'client_credentials',
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
-    };
-    if (options.scope) form.scope = options.scope;
-    let response;
-    try {
-      response = await options.client.post(options.tokenUrl, {
-        form,
-        headers: { accept: 'application/json' },
-        responseType: 'text',
-        ...(signal ? { signal } : {}),
-      });
-    } catch (err) {
-      return { ok: false, result: classifyRequestError(err, what) };
-    }
-    const status = response.statusCode;
-    if (status < 200 || status >= 300) {
-      const snippet = bodySnippet(response.body);
-      const error = `${what} failed: HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
-      if (isRetryableStatus(status)) {
-        // The token endpoint's Retry-After counts as the ingress's would: it is the same retry rule.
-        const retryAfterMs = parseRetryAfter(response.headers['retry-after'], options.now());
-        return { ok: false, result: retryAfterMs === undefined ? { status: 'retryable', error } : { status: 'retryable', error, retryAfterMs } };
-      }
-      const rejected = status === 400 || status === 401 || status === 403;
-      return {
-        ok: false,
-        result: rejected
-          ? { status: 'failed', error: `${error} (check ship.clientId and ship.clientSecret)`, authRejected: true }
-          : { status: 'failed', error },
-      };
-    }
-    let body: { access_token?: unknown; expires_in?: unknown };
-    try {
-      body = JSON.parse(response.body) as typeof body;
-    } catch {
-      return { ok: false, result: { status: 'failed', error: `${what} answered ${status} without a JSON body` } };
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
+    if (account.scope) form.set('scope', account.scope);
+    const answer = await exchange(options.client, {
+      method: 'POST',
+      url: account.tokenUrl,
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      timeoutMs: options.timeoutMs,
+      signal,
+    });
+    if (answer.kind === 'error') return { ok: false, result: classifyRequestError(answer.error, `the token endpoint ${target}`) };
+    const { status } = answer;
+    if (status < 200 || status >= 300) return { ok: false, result: tokenFailure(status, answer.body, answer.headers['retry-after'], target, options.now()) };
+    const body = answer.kind === 'complete' ? parseObject(answer.body) : null;
+    if (body === null) {
+      const why = answer.kind === 'broken' ? `an answer that broke off (${answer.reason})` : 'no JSON body';
+      // A token answer that broke off may come whole next time; a page that is not JSON will not.
+      const error = `the token endpoint ${target} answered ${status} with ${why}`;
+      return { ok: false, result: { status: answer.kind === 'broken' ? 'retryable' : 'failed', error } };
     }
     if (typeof body.access_token !== 'string' || body.access_token === '') {
-      return { ok: false, result: { status: 'failed', error: `${what} answered ${status} without an access_token` } };
+      return { ok: false, result: { status: 'failed', error: `the token endpoint ${target} answered ${status} without an access_token` } };
     }
-    cached = { value: body.access_token, renewAt: renewAt(body.expires_in, options.now()) };
-    issued.push(body.access_token);
     registerSecret(body.access_token);
+    cached = { value: body.access_token, renewAt: renewAt(body.expires_in, options.now()) };
     return { ok: true, headers: { authorization: `Bearer ${body.access_token}` } };
   }
 
@@ -123,39 +126,25 @@ function createTokenSource(options: TokenSourceOptions) {
       cached = null;
       return true;
     },
-    runtimeSecrets: () => [...issued],
-  } satisfies Auth;
+  };
 }
 
 const fixed = (headers: Record<string, string>): Auth => ({
   headers: () => Promise.resolve({ ok: true, headers }),
   invalidate: () => false,
-  runtimeSecrets: () => [],
 });
 
-/**
- * The Auth for `config.auth`. `client` is used for token requests only. Missing credentials are not checked
- * here: `shippingProblem()` stops the run before this is built.
- */
-export function createAuth(config: ShipConfig, client: Got, now: () => number = Date.now): Auth {
-  switch (config.auth) {
-    case 'basic': {
-      const pair = Buffer.from(`${config.username ?? ''}:${config.password ?? ''}`).toString('base64');
-      return fixed({ authorization: `Basic ${pair}` });
-    }
+/** The Auth for the settings' mode. `client` is used for token requests only. */
+export function createAuth(auth: ShipAuth, client: Got, timeoutMs: number, now: () => number = Date.now): Auth {
+  switch (auth.mode) {
+    case 'basic':
+      return fixed({ authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` });
     case 'bearer':
-      return fixed({ authorization: `Bearer ${config.token ?? ''}` });
+      return fixed({ authorization: `Bearer ${auth.token}` });
     case 'identity':
-      return fixed({ 'x-rh-identity': config.identity ?? '' });
+      return fixed({ 'x-rh-identity': auth.identity });
     case 'service-account':
-      return createTokenSource({
-        tokenUrl: config.tokenUrl ?? '',
-        clientId: config.clientId ?? '',
-        clientSecret: config.clientSecret ?? '',
-        scope: config.scope,
-        client,
-        now,
-      });
+      return createTokenSource({ account: auth, client, timeoutMs, now });
     case 'mtls':
     case 'none':
       return fixed({});

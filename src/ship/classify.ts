@@ -1,18 +1,22 @@
 /**
- * Turning what the HTTP stack says into a ShipResult, so nothing past the ship stage reads status codes.
- * 2xx sent; 408, 429, 5xx and connection trouble retryable; everything else final (contract §5).
+ * Turning what the HTTP stack says into a ShipResult, so nothing past the ship stage reads status codes
+ * (contract §5): a 2xx with a `request_id` is accepted; a 2xx that broke off is accepted with a warning and never
+ * retried; a complete 2xx without one is a final failure (unless `ship.requireRequestId` is false); 408, 429,
+ * 5xx and connection trouble are retryable; everything else is final.
  */
+import { escapeControlLine } from '../secrets/index.js';
 import type { ShipResult } from '../types.js';
+import type { Answer } from './exchange.js';
 
 /** How many bytes of a response body go into a failure message. */
 export const BODY_SNIPPET_BYTES = 200;
 
-/** The first bytes of a body, on one line, for messages. */
+/** The first bytes of a body (at most 200), on one line, control characters escaped, for messages. */
 export function bodySnippet(body: string | Buffer | undefined): string {
   if (body === undefined) return '';
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
   const text = buf.subarray(0, BODY_SNIPPET_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const oneLine = escapeControlLine(text.replace(/[ \t\r\n]+/g, ' ').trim());
   return buf.length > BODY_SNIPPET_BYTES ? `${oneLine}…` : oneLine;
 }
 
@@ -68,75 +72,107 @@ function errorCode(err: unknown): string | undefined {
 }
 
 /**
- * Classifies a thrown request error. `what` names the request in the message (e.g. `upload of x.tar.gz to
- * https://host/path`). The message uses the error's own text: callers redact it before it leaves the stage.
+ * Classifies an exchange that got no answer. `target` names the endpoint (`https://host/path`). The message
+ * uses the error's own text: callers redact it before it leaves the stage.
  */
-export function classifyRequestError(err: unknown, what: string): ShipResult {
+export function classifyRequestError(err: unknown, target: string): ShipResult {
   const e = (err ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message.replace(/\s*\n\s*/g, ' ').trim() : String(err);
   const code = errorCode(err);
   if (e.name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    return { status: 'retryable', error: `${what} timed out (${message})` };
+    return { status: 'retryable', error: `timed out talking to ${target}: ${message}` };
   }
   // hpagent reports a proxy that refuses the CONNECT as `Bad response: <status>`.
   const proxyStatus = /Bad response: (\d{3})/.exec(message);
   if (proxyStatus) {
     const status = Number(proxyStatus[1]);
-    const text = `${what} failed: the proxy answered ${status} to CONNECT`;
+    const text = `the proxy answered ${status} to CONNECT for ${target}`;
     return isRetryableStatus(status) ? { status: 'retryable', error: text } : { status: 'failed', error: `${text}${status === 407 ? ' (check the proxy credentials)' : ''}` };
   }
-  if (code === 'ENOTFOUND') return { status: 'failed', error: `${what} failed: host not found (${message})` };
+  if (code === 'ENOTFOUND') return { status: 'failed', error: `cannot reach ${target}: host not found (${message})` };
   if (code !== undefined && isTlsVerificationCode(code)) {
-    return { status: 'failed', error: `${what} failed: TLS error ${code} (${message}); check ship.caFile and the server certificate` };
+    return { status: 'failed', error: `cannot reach ${target}: TLS error ${code} (${message}); check ship.caFile and the server certificate` };
   }
   if (code === 'EPROTO' || /alert (handshake failure|certificate required|bad certificate)/.test(message)) {
-    return { status: 'failed', error: `${what} failed: TLS error: the server refused the handshake (${message}); with auth "mtls" check ship.certFile and ship.keyFile` };
+    return { status: 'failed', error: `cannot reach ${target}: TLS error: the server refused the handshake (${message}); with auth "mtls" check ship.certFile and ship.keyFile` };
   }
   if (code !== undefined && RETRYABLE_CODES.has(code)) {
-    return { status: 'retryable', error: `${what} failed: ${code} (${message})` };
+    return { status: 'retryable', error: `cannot reach ${target}: ${code} (${message})` };
   }
-  return { status: 'failed', error: `${what} failed: ${message}` };
+  return { status: 'failed', error: `cannot reach ${target}: ${message}` };
 }
 
-/** The part of a response we classify. */
-export interface ResponseLike {
-  statusCode: number;
-  statusMessage?: string | undefined;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function requestIdOf(body: string): string | undefined {
+/** The `request_id` of a JSON object body, or undefined. */
+export function requestIdOf(body: Buffer | string): string | undefined {
   try {
-    const parsed: unknown = JSON.parse(body);
-    if (parsed && typeof parsed === 'object' && 'request_id' in parsed) {
+    const parsed: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'request_id' in parsed) {
       const id = (parsed as { request_id: unknown }).request_id;
-      if (typeof id === 'string' || typeof id === 'number') return String(id);
+      if ((typeof id === 'string' && id !== '') || typeof id === 'number') return String(id);
     }
   } catch {
-    // Some ingresses answer 2xx with no JSON: still a success, just without a request id.
+    // not JSON: no request id
   }
   return undefined;
 }
 
-/** Classifies an upload response. `now` is for Retry-After dates. */
-export function classifyResponse(response: ResponseLike, what: string, now: number): ShipResult {
-  const { statusCode: status } = response;
+/** What the caller does with an answer; `warning` is logged for an accepted upload whose answer broke off. */
+export type Classified = ShipResult & { warning?: string };
+
+export interface ClassifyOptions {
+  /** Names the endpoint in messages: `https://host/path`. */
+  target: string;
+  requireRequestId: boolean;
+  /** For Retry-After dates. */
+  now: number;
+}
+
+/** The message of a non-2xx answer: status, reason, the body's first bytes. */
+function statusMessage(answer: Extract<Answer, { status: number }>, target: string): string {
+  const snippet = bodySnippet(answer.body);
+  const reason = answer.statusMessage ? ` ${escapeControlLine(answer.statusMessage)}` : '';
+  return `HTTP ${answer.status}${reason} from ${target}${snippet ? `: ${snippet}` : ''}`;
+}
+
+/** Classifies the answer to an upload. */
+export function classifyAnswer(answer: Answer, options: ClassifyOptions): Classified {
+  if (answer.kind === 'error') return classifyRequestError(answer.error, options.target);
+  const { status } = answer;
   if (status >= 200 && status < 300) {
-    const requestId = requestIdOf(response.body);
-    return requestId === undefined ? { status: 'sent' } : { status: 'sent', requestId };
+    const requestId = requestIdOf(answer.body);
+    if (answer.kind === 'broken') {
+      // The ingress has the upload: a retry would only send it again.
+      const warning = `the ingress answered ${status} (accepted) but its answer broke off: ${answer.reason}; not retried${requestId ? '' : ', no request id'}`;
+      return requestId === undefined ? { status: 'sent', warning } : { status: 'sent', requestId, warning };
+    }
+    if (requestId !== undefined) return { status: 'sent', requestId };
+    if (!options.requireRequestId) return { status: 'sent' };
+    const snippet = bodySnippet(answer.body);
+    return {
+      status: 'failed',
+      error: `the ingress answered ${status} but gave no request id: is ship.url the upload endpoint? (${options.target}${snippet ? `: ${snippet}` : ''}; set ship.requireRequestId to false if this ingress never sends one)`,
+    };
   }
-  const snippet = bodySnippet(response.body);
-  const reason = response.statusMessage ? ` ${response.statusMessage}` : '';
-  const base = `${what} failed: HTTP ${status}${reason}${snippet ? `: ${snippet}` : ''}`;
+  const base = statusMessage(answer, options.target);
   if (status >= 300 && status < 400) {
-    const location = response.headers.location;
-    return { status: 'failed', error: `${base} (redirect${location ? ` to ${String(location)}` : ''} not followed; set ship.url to the final address)` };
+    const location = answer.headers.location;
+    const to = location ? ` to ${escapeControlLine(displayLocation(String(location)))}` : '';
+    return { status: 'failed', error: `${base} (redirect${to} not followed; set ship.url to the final address)` };
   }
   if (isRetryableStatus(status)) {
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], options.now);
     return retryAfterMs === undefined ? { status: 'retryable', error: base } : { status: 'retryable', error: base, retryAfterMs };
   }
   if (status === 401 || status === 403) return { status: 'failed', error: base, authRejected: true };
   return { status: 'failed', error: base };
+}
+
+/** A redirect target fit for messages: no credentials, no query string. */
+function displayLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return location.slice(0, 100);
+  }
 }

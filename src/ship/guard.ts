@@ -20,8 +20,8 @@ export function uploadGuardProblem(tarballPath: string, info: ShipInfo, uploadLi
     .map((m) => `${m.name} (${formatBytes(m.size)} uncompressed)`);
   const members = largest.length > 0 ? `; largest members: ${largest.join(', ')}` : '';
   return (
-    `${tarballPath} is ${info.bytes} bytes (${formatBytes(info.bytes)}) compressed, over ship.uploadLimit ` +
-    `${uploadLimit} bytes (${formatBytes(uploadLimit)}), so it was not sent${members}; ` +
+    `not sent: ${info.bytes} bytes (${formatBytes(info.bytes)}) compressed, over ship.uploadLimit ` +
+    `${uploadLimit} bytes (${formatBytes(uploadLimit)})${members}; ` +
     'lower maxDataSize (or have the collector split its output) so tarballs stay under the limit'
   );
 }

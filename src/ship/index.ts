@@ -9,10 +9,11 @@ import { type Packager, packagerShipper } from '../packager.js';
 import type { Shipper } from '../types.js';
 import { registerSecretsFromConfig } from '../secrets/index.js';
 import { withUploadGuard } from './guard.js';
+import { requireShipSettings } from './settings.js';
 import { createHttpShipper } from './http.js';
 import { withRetries } from './retry.js';
 
-export { shippingProblem, validateShipConfig } from './configured.js';
+export { requireShipSettings, shippingProblem, unsafeShippingProblem, validateShipConfig, type ShipSettings } from './settings.js';
 export { settleTarball, type SettleOptions, type Settled } from './settle.js';
 export { uploadGuardProblem } from './guard.js';
 export { withRetries } from './retry.js';
@@ -56,8 +57,10 @@ export interface CreateShipperOptions {
 }
 
 /**
- * The run's shipper. Throws AppError('USAGE') for an unsafe HTTP configuration (see `validateShipConfig`);
- * check `shippingProblem()` (or the packager's `isShippingConfigured()`) before, to exit 4 when not configured.
+ * The run's shipper. For HTTP, the settings are parsed once (settings.ts; the preflight's checks of the same
+ * configuration object reuse that parse): AppError('USAGE') for wrong values, AppError('NOT_CONFIGURED') for
+ * missing or unsafe ones — check `validateShipConfig()` and `shippingProblem()` (or the packager's
+ * `isShippingConfigured()`) before any collector runs, to exit 2 or 4 in the contract's order.
  */
 export async function createShipper(options: CreateShipperOptions): Promise<Shipper> {
   const { config, packager, logger } = options;
@@ -74,11 +77,7 @@ export async function createShipper(options: CreateShipperOptions): Promise<Ship
     // The upload guard is about the HTTP ingress's limit; a custom transport has its own.
     return stopAfterAuthRejection(withRetries(packagerShipper(packager), retry));
   }
-  const http = createHttpShipper(config, {
-    version: options.version,
-    logger,
-    env,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  return stopAfterAuthRejection(withUploadGuard(withRetries(http, retry), config.uploadLimit));
+  const settings = requireShipSettings(config, { env, version: options.version });
+  const http = createHttpShipper(settings, { logger, ...(options.now ? { now: options.now } : {}) });
+  return stopAfterAuthRejection(withUploadGuard(withRetries(http, retry), settings.uploadLimit));
 }

@@ -36,3 +36,14 @@ export function displayUrl(value: string): string {
     return '(invalid URL)';
   }
 }
+
+/**
+ * True for the reserved example domains of RFC 2606/6761 — `example.com`, `example.net`, `example.org` and
+ * their subdomains, and `*.example`, `*.test`, `*.invalid` — the placeholders of starter configs, never a real
+ * ingress.
+ */
+export function isPlaceholderHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  if (/(^|\.)example\.(com|net|org)$/.test(host)) return true;
+  return /(^|\.)(example|test|invalid)$/.test(host);
+}

@@ -40,6 +40,14 @@ export type Misbehaviour =
       echoHeaders?: boolean;
       /** Answer with the request body as the body (a token endpoint echoing the form it was sent). */
       echoBody?: boolean;
+      /** Extra response headers. */
+      headers?: Record<string, string>;
+      /** After the status and `body`, send bytes without end (64 KiB chunks) until the client goes away. */
+      endless?: boolean;
+      /** After the status, send `body` one byte every this many ms, then keep sending spaces, never ending. */
+      trickleMs?: number;
+      /** After the status and `body` (declared longer than it is), destroy the connection. */
+      resetAfterBody?: boolean;
     }
   /** Destroy the connection without answering. */
   | 'reset'
@@ -105,6 +113,37 @@ function send(res: http.ServerResponse, status: number, body: string | object = 
   return status;
 }
 
+/** The answers that never end properly: endless, trickling, or reset after the headers. */
+function streamBadly(answer: Exclude<Misbehaviour, string>, body: string, headers: Record<string, string>, res: http.ServerResponse): number {
+  if (answer.resetAfterBody) {
+    res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body) + 100), ...headers });
+    res.write(body, () => res.socket?.destroy());
+    return answer.status;
+  }
+  res.writeHead(answer.status, { 'content-type': 'application/json', ...headers });
+  if (answer.endless) {
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    res.write(body);
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk)) {
+        // keep writing while the socket takes it
+      }
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+    return answer.status;
+  }
+  let sent = 0;
+  const bytes = Buffer.from(body);
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    res.write(sent < bytes.length ? bytes.subarray(sent, sent + 1) : ' ');
+    sent++;
+  }, answer.trickleMs);
+  res.on('close', () => clearInterval(timer));
+  return answer.status;
+}
+
 /** Starts an ingress on 127.0.0.1 (HTTPS when `tls` is given). */
 export async function startIngress(options: IngressOptions = {}): Promise<TestIngress> {
   const auth = options.auth ?? { mode: 'none' };
@@ -131,6 +170,8 @@ export async function startIngress(options: IngressOptions = {}): Promise<TestIn
     if (answer.location !== undefined) headers.location = answer.location;
     const echoed = answer.echoBody ? received.toString('utf8') : undefined;
     const body = answer.echoHeaders ? JSON.stringify(req.headers) : (echoed ?? answer.body ?? `status ${answer.status}`);
+    Object.assign(headers, answer.headers);
+    if (answer.endless || answer.trickleMs !== undefined || answer.resetAfterBody) return streamBadly(answer, body, headers, res);
     return send(res, answer.status, body, headers);
   }
 

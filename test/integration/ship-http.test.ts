@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { ShipConfig } from '../../src/config/types.js';
 import { createHttpShipper } from '../../src/ship/http.js';
+import { requireShipSettings } from '../../src/ship/settings.js';
 import { createShipper } from '../../src/ship/index.js';
 import type { ShipInfo, ShipResult } from '../../src/types.js';
 import { captureLogger, type IngressOptions, makeShipConfig, startIngress, type TestIngress } from '../helpers/ingress.js';
@@ -88,12 +89,12 @@ describe('upload format', () => {
     const server = await ingress(t, { auth: { mode: 'bearer', token: 'configured' } });
     const { logger } = captureLogger();
     const config = { url: server.url, auth: 'bearer', token: 'configured', headers: { 'User-Agent': 'product/9', 'X-A': 'config' } } as const;
-    const s = createHttpShipper(makeShipConfig(config), {
+    const settings = requireShipSettings(makeShipConfig(config), {
       version: '0.1.0',
-      logger,
       env: {},
       extraHeaders: { 'x-a': 'packager', 'X-B': 'packager', Authorization: 'Bearer sneaky' },
     });
+    const s = createHttpShipper(settings, { logger });
     assert.equal((await s.send(tarball, info())).status, 'sent');
     const headers = server.requests[0]!.headers;
     assert.equal(headers['user-agent'], 'product/9');
@@ -105,7 +106,8 @@ describe('upload format', () => {
   it('sends a packager Authorization header when ship.auth is none', async (t) => {
     const server = await ingress(t);
     const { logger } = captureLogger();
-    const s = createHttpShipper(makeShipConfig({ url: server.url }), { version: '0.1.0', logger, env: {}, extraHeaders: { Authorization: 'Product key-1' } });
+    const settings = requireShipSettings(makeShipConfig({ url: server.url }), { version: '0.1.0', env: {}, extraHeaders: { Authorization: 'Product key-1' } });
+    const s = createHttpShipper(settings, { logger });
     assert.equal((await s.send(tarball, info())).status, 'sent');
     assert.equal(server.requests[0]!.headers.authorization, 'Product key-1');
   });
@@ -125,7 +127,7 @@ describe('upload format', () => {
   it('gets 413 for a file over the ingress limit, final', async (t) => {
     const server = await ingress(t, { maxBytes: 1000 });
     const s = await shipper({ url: server.url });
-    assert.match(errorOf(await s.send()), /HTTP 413 Payload Too Large: File exceeds maximum file size \(1000\)/);
+    assert.match(errorOf(await s.send()), /HTTP 413 Payload Too Large from http:\/\/127\.0\.0\.1:\d+\/api\/ingress\/v1\/upload: File exceeds maximum file size \(1000\)/);
     assert.equal(server.requests.length, 1);
     assert.equal(s.waits.length, 0);
   });
@@ -133,7 +135,7 @@ describe('upload format', () => {
   it('does not send a tarball over ship.uploadLimit', async (t) => {
     const server = await ingress(t);
     const s = await shipper({ url: server.url, uploadLimit: 1000 });
-    assert.match(errorOf(await s.send()), /is 65536 bytes .* over ship\.uploadLimit 1000 bytes .*largest members: jobs\.csv/);
+    assert.match(errorOf(await s.send()), /^not sent: 65536 bytes .* over ship\.uploadLimit 1000 bytes .*largest members: jobs\.csv/);
     assert.equal(server.requests.length, 0);
   });
 });
@@ -173,7 +175,7 @@ describe('auth modes', () => {
     server.misbehave({ status: 403, body: 'forbidden' });
     const s = await shipper({ url: server.url });
     const result = await s.send();
-    assert.match(errorOf(result), /HTTP 403 Forbidden: forbidden/);
+    assert.match(errorOf(result), /HTTP 403 Forbidden from .*: forbidden/);
     assert.equal((result as { authRejected?: boolean }).authRejected, true);
     assert.equal(s.waits.length, 0);
   });
@@ -244,7 +246,7 @@ describe('service-account', () => {
     const server = await ingress(t, { auth: account });
     const s = await shipper({ ...config(server), clientSecret: 'wrong' });
     const result = await s.send();
-    assert.match(errorOf(result), /token request to .*\/auth\/token failed: HTTP 401/);
+    assert.match(errorOf(result), /the token endpoint .*\/auth\/token answered HTTP 401/);
     assert.equal((result as { authRejected?: boolean }).authRejected, true);
     assert.equal(server.requests.length, 0);
     assert.equal(server.tokenRequests.length, 1);
@@ -274,7 +276,7 @@ describe('retries', () => {
     const server = await ingress(t);
     server.misbehave(...Array(3).fill({ status: 502, body: 'upstream down' }));
     const s = await shipper({ url: server.url, retries: 2 });
-    assert.match(errorOf(await s.send()), /HTTP 502 Bad Gateway: upstream down \(gave up after 3 attempts\)/);
+    assert.match(errorOf(await s.send()), /HTTP 502 Bad Gateway from .*: upstream down \(gave up after 3 attempts\)/);
     assert.equal(server.requests.length, 3);
   });
 

@@ -74,16 +74,16 @@ describe('proxies', () => {
     assert.equal(ingress.requests.length, 1);
   });
 
-  it('the token request of a service account goes through the proxy too', async (t) => {
-    const ingress = await startIngress({ auth: { mode: 'service-account', clientId: 'cid', clientSecret: 'csecret' } });
+  it('the token request of a service account goes through the proxy too (https: credentials never in clear text)', async (t) => {
+    const ingress = await startIngress({ tls: { key: certs.serverKey, cert: certs.serverCert }, auth: { mode: 'service-account', clientId: 'cid', clientSecret: 'csecret' } });
     const proxy = await startProxy();
     t.after(async () => {
       await ingress.close();
       await proxy.close();
     });
     const { result } = await send(
-      { url: ingress.url, tokenUrl: ingress.tokenUrl, auth: 'service-account', clientId: 'cid', clientSecret: 'csecret' },
-      { HTTP_PROXY: proxy.url },
+      { url: ingress.url, tokenUrl: ingress.tokenUrl, auth: 'service-account', clientId: 'cid', clientSecret: 'csecret', caFile: certs.caFile },
+      { HTTPS_PROXY: proxy.url },
     );
     assert.equal(result.status, 'sent');
     assert.equal(proxy.connects.length, 2);

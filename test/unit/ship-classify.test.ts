@@ -1,11 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodySnippet, classifyRequestError, classifyResponse, parseRetryAfter } from '../../src/ship/classify.js';
+import { bodySnippet, classifyAnswer, classifyRequestError, parseRetryAfter } from '../../src/ship/classify.js';
+import type { Answer } from '../../src/ship/exchange.js';
 
 const NOW = Date.parse('2026-11-28T00:00:00Z');
-const response = (statusCode: number, body = '', headers: Record<string, string> = {}) => ({ statusCode, headers, body });
+const complete = (status: number, body = '', headers: Record<string, string> = {}, statusMessage?: string): Answer => ({
+  kind: 'complete',
+  status,
+  statusMessage,
+  headers,
+  body: Buffer.from(body),
+});
+const broken = (status: number, body = '', reason = 'the connection broke (ECONNRESET)'): Answer => ({
+  kind: 'broken',
+  status,
+  statusMessage: undefined,
+  headers: {},
+  body: Buffer.from(body),
+  reason,
+});
+const OK = '{"request_id":"abc","upload":{}}';
+const options = { target: 'https://ingress/up', requireRequestId: true, now: NOW };
+const classify = (answer: Answer, extra: Partial<typeof options> = {}) => classifyAnswer(answer, { ...options, ...extra });
 
-describe('classifyResponse', () => {
+describe('classifyAnswer', () => {
   const table: [number, string][] = [
     [200, 'sent'], [201, 'sent'], [202, 'sent'], [204, 'sent'],
     [301, 'failed'], [302, 'failed'], [307, 'failed'],
@@ -13,31 +31,52 @@ describe('classifyResponse', () => {
     [408, 'retryable'], [429, 'retryable'], [500, 'retryable'], [502, 'retryable'], [503, 'retryable'], [504, 'retryable'],
   ];
   for (const [status, expected] of table) {
-    it(`${status} → ${expected}`, () => assert.equal(classifyResponse(response(status), 'upload', NOW).status, expected));
+    it(`${status} → ${expected}`, () => assert.equal(classify(complete(status, OK)).status, expected));
   }
 
-  it('reports the request_id of a 202', () => {
-    assert.deepEqual(classifyResponse(response(202, '{"request_id":"abc","upload":{}}'), 'upload', NOW), { status: 'sent', requestId: 'abc' });
-    assert.deepEqual(classifyResponse(response(202, 'not json'), 'upload', NOW), { status: 'sent' });
+  it('accepts a 2xx only with a request_id, unless requireRequestId is false', () => {
+    assert.deepEqual(classify(complete(202, OK)), { status: 'sent', requestId: 'abc' });
+    assert.deepEqual(classify(complete(202, '{"request_id":7}')), { status: 'sent', requestId: '7' });
+    for (const body of ['<html>login</html>', '', '{}', '[{"request_id":"x"}]', '{"request_id":""}', '{"request_id":null}']) {
+      const result = classify(complete(200, body));
+      assert.equal(result.status, 'failed', body);
+      assert.match((result as { error: string }).error, /^the ingress answered 200 but gave no request id: is ship\.url the upload endpoint\?/);
+    }
+    assert.deepEqual(classify(complete(200, '<html/>'), { requireRequestId: false }), { status: 'sent' });
+  });
+
+  it('accepts a 2xx that broke off, with a warning, whatever the body', () => {
+    for (const answer of [broken(202, '{"requ'), broken(200, ''), broken(202, 'x'.repeat(10), 'it did not end within 3000 ms (ship.timeoutMs)')]) {
+      const result = classify(answer);
+      assert.equal(result.status, 'sent');
+      assert.match(result.warning ?? '', /broke off: .*; not retried/);
+    }
+    assert.equal(classify(broken(202, OK)).status, 'sent');
+    assert.equal((classify(broken(202, OK)) as { requestId?: string }).requestId, 'abc');
+    // A broken non-2xx is classified by its status.
+    assert.equal(classify(broken(503, 'busy')).status, 'retryable');
   });
 
   it('marks 401 and 403 as rejected credentials', () => {
-    for (const status of [401, 403]) {
-      assert.equal((classifyResponse(response(status), 'upload', NOW) as { authRejected?: boolean }).authRejected, true);
-    }
-    assert.equal((classifyResponse(response(400), 'upload', NOW) as { authRejected?: boolean }).authRejected, undefined);
+    for (const status of [401, 403]) assert.equal((classify(complete(status)) as { authRejected?: boolean }).authRejected, true);
+    assert.equal((classify(complete(400)) as { authRejected?: boolean }).authRejected, undefined);
   });
 
-  it('puts the status and the first body bytes in the message', () => {
-    const result = classifyResponse({ ...response(503, `busy\n${'x'.repeat(500)}`), statusMessage: 'Service Unavailable' }, 'upload of a', NOW);
+  it('puts the status, the target and the first 200 body bytes, escaped, in one line', () => {
+    const result = classify(complete(503, `busy\n\u001b]52;c;eA==\u0007${'x'.repeat(500)}`, {}, 'Service Unavailable'));
     const error = (result as { error: string }).error;
-    assert.match(error, /^upload of a failed: HTTP 503 Service Unavailable: busy x+…$/);
-    assert.ok(error.length < 300);
+    assert.match(error, /^HTTP 503 Service Unavailable from https:\/\/ingress\/up: busy \\x1b\]52;c;eA==\\x07x+…$/);
+    assert.ok(!/[\u0000-\u001f]/.test(error));
+    assert.ok(error.length < 400);
   });
 
   it('carries Retry-After and names redirects', () => {
-    assert.equal((classifyResponse(response(503, '', { 'retry-after': '120' }), 'u', NOW) as { retryAfterMs?: number }).retryAfterMs, 120_000);
-    assert.match((classifyResponse(response(302, '', { location: 'https://elsewhere/x' }), 'u', NOW) as { error: string }).error, /redirect to https:\/\/elsewhere\/x not followed/);
+    assert.equal((classify(complete(503, '', { 'retry-after': '120' })) as { retryAfterMs?: number }).retryAfterMs, 120_000);
+    assert.match((classify(complete(302, '', { location: 'https://u:p@elsewhere/x?t=1' })) as { error: string }).error, /redirect to https:\/\/elsewhere\/x not followed/);
+  });
+
+  it('classifies an exchange without an answer by its error', () => {
+    assert.equal(classify({ kind: 'error', error: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), timedOut: false }).status, 'retryable');
   });
 });
 
