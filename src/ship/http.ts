@@ -6,36 +6,19 @@
  */
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
-import got, { type Got } from 'got';
 import type { Logger } from 'pino';
 import { escapeControlLine, redactSecrets } from '../secrets/index.js';
 import type { ShipInfo, ShipResult, Shipper } from '../types.js';
-import { createAuth } from './auth.js';
 import { classifyAnswer, type Classified } from './classify.js';
 import { exchange } from './exchange.js';
-import { createAgents, describeProxy } from './proxy.js';
-import type { ShipSettings, ShipTls } from './settings.js';
+import { connectIngress } from './connection.js';
+import { describeProxy } from './proxy.js';
+import type { ShipSettings } from './settings.js';
 
 export interface HttpShipperOptions {
   logger: Logger;
   /** The clock, for token lifetimes and Retry-After dates. */
   now?: () => number;
-}
-
-/** A got instance for one proxy choice: TLS always verified, no retries, no redirects, no thrown HTTP errors. */
-function clientFor(proxy: string | null, tls: ShipTls, userAgent: string | undefined): Got {
-  return got.extend({
-    agent: createAgents(proxy, tls.ca ?? undefined),
-    https: {
-      rejectUnauthorized: true,
-      ...(tls.ca ? { certificateAuthority: tls.ca } : {}),
-      ...(tls.cert && tls.key ? { certificate: tls.cert, key: tls.key } : {}),
-    },
-    retry: { limit: 0 },
-    followRedirect: false,
-    throwHttpErrors: false,
-    ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
-  });
 }
 
 /** Outside text made safe to show: secrets masked, control characters escaped, one line. */
@@ -45,9 +28,7 @@ const shown = (text: string): string => escapeControlLine(redactSecrets(text));
 export function createHttpShipper(settings: ShipSettings, opts: HttpShipperOptions): Shipper {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
-  const upload = clientFor(settings.proxy, settings.tls, settings.headers['user-agent']);
-  const tokenClient = settings.auth.mode === 'service-account' ? clientFor(settings.auth.tokenProxy, settings.tls, settings.headers['user-agent']) : upload;
-  const auth = createAuth(settings.auth, tokenClient, settings.timeoutMs, now);
+  const { client: upload, auth } = connectIngress(settings, now);
 
   /** One request. `unauthorized` tells a 401 (worth a fresh token) from other failures. */
   async function attempt(path: string, info: ShipInfo, signal?: AbortSignal): Promise<{ result: Classified; unauthorized: boolean }> {

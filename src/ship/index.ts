@@ -81,3 +81,4 @@ export async function createShipper(options: CreateShipperOptions): Promise<Ship
   const http = createHttpShipper(settings, { logger, ...(options.now ? { now: options.now } : {}) });
   return stopAfterAuthRejection(withUploadGuard(withRetries(http, retry), settings.uploadLimit));
 }
+export { createIngressClient, type ConnectionTest, type IngressClient, type TrackAnswer } from './client.js';

@@ -216,7 +216,7 @@ describe('ingress faults through the CLI', { concurrency: 4 }, () => {
     assert.equal(run.code, 1, run.stderr);
     assert.equal(ing.tokenRequests.length, 2);
     assert.equal(ing.requests.length, 0, 'no upload without a token');
-    assert.match(run.stderr, /token request to http:\/\/127\.0\.0\.1:\d+\/auth\/token failed: HTTP 500/);
+    assert.match(run.stderr, /the token endpoint http:\/\/127\.0\.0\.1:\d+\/auth\/token answered HTTP 500/);
     assert.deepEqual(waitsOf(run.stderr), [0], "the token endpoint's Retry-After is honoured like the ingress's");
     await assertFailedCleanly(p, 1);
   });
@@ -250,7 +250,7 @@ describe('ingress faults through the CLI', { concurrency: 4 }, () => {
     const run = await ship(p);
     assert.equal(run.code, 1, run.stderr);
     assert.equal(ing.requests.length, 0);
-    assert.match(run.stderr, /token request .* timed out/);
+    assert.match(run.stderr, /timed out talking to the token endpoint/);
     await assertFailedCleanly(p, 1);
   });
 });

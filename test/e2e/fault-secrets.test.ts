@@ -124,14 +124,17 @@ async function shipAndSearch(p: Project, expectedCode: number, interrupt?: () =>
   return stderr;
 }
 
+const tlsIngress = (): Parameters<typeof startIngress>[0] => ({ tls: { key: certs.serverKey, cert: certs.serverCert } });
+
 const proxyUrl = (): string =>
   `http://${encodeURIComponent(SECRETS.proxyUser)}:${encodeURIComponent(SECRETS.proxyPassword)}@127.0.0.1:${proxy.port}`;
 
 describe('secrets never leave the process', { concurrency: 3 }, () => {
   it('basic auth through an authenticating proxy; the ingress echoes the headers with a 401', async () => {
-    const ing = await ingress();
+    // https: credentials never cross a proxy in clear text (§5).
+    const ing = await ingress(tlsIngress());
     ing.misbehave({ status: 401, echoHeaders: true });
-    const p = await project({ url: ing.url, auth: 'basic', proxy: proxyUrl() });
+    const p = await project({ url: ing.url, auth: 'basic', proxy: proxyUrl(), caFile: certs.caFile });
     const stderr = await shipAndSearch(p, 1);
     assert.match(stderr, /HTTP 401/);
     assert.ok(proxy.proxyAuthorizations.length > 0, 'the upload went through the proxy');
@@ -170,17 +173,17 @@ describe('secrets never leave the process', { concurrency: 3 }, () => {
   });
 
   it('a hanging ingress, a refused connection', async () => {
-    const ing = await ingress();
+    const ing = await ingress(tlsIngress());
     ing.misbehave('hang', 'hang', 'hang', 'hang');
-    await shipAndSearch(await project({ url: ing.url, auth: 'basic', timeoutMs: 300, retries: 0, proxy: proxyUrl() }), 1);
+    await shipAndSearch(await project({ url: ing.url, auth: 'basic', timeoutMs: 300, retries: 0, proxy: proxyUrl(), caFile: certs.caFile }), 1);
     const port = await closedPort();
     await shipAndSearch(await project({ url: `http://127.0.0.1:${port}/upload`, auth: 'bearer', token: SECRETS.token, retries: 0 }), 1);
   });
 
   it('SIGINT while uploading with credentials', async () => {
-    const ing = await ingress();
+    const ing = await ingress(tlsIngress());
     ing.misbehave('hang');
-    const p = await project({ url: ing.url, auth: 'basic', proxy: proxyUrl() });
+    const p = await project({ url: ing.url, auth: 'basic', proxy: proxyUrl(), caFile: certs.caFile });
     await shipAndSearch(p, 130, async () => {
       await ing.nextRequest();
     });

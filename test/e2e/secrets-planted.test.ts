@@ -185,7 +185,7 @@ describe('planted secrets echoed by the other side', () => {
     await p.collector('fine.mjs', jsonSource('fine', { ok: 1 }));
     ingress.misbehaveToken({ status: 400, echoBody: true }, { status: 400, echoBody: true });
     const json = await run(p, ['gather', '--ship', '--json', '--log-level', 'trace'], 1);
-    assert.match(json.stdout, /token request to .* failed: HTTP 400: grant_type=client_credentials&client_id=\*\*\*&client_secret=\*\*\*/);
+    assert.match(json.stdout, /the token endpoint .* answered HTTP 400: grant_type=client_credentials&client_id=\*\*\*&client_secret=\*\*\*/);
     assert.ok(ingress.tokenRequests.length >= 1);
   });
 });
