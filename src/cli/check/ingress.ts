@@ -4,15 +4,14 @@
  * shipper's own pieces (auth with a real token fetch, proxy agents, CA, client certificate), and the outcome
  * put in words a person can act on.
  */
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import got, { type Got } from 'got';
 import type { ShipConfig } from '../../config/types.js';
-import { messageOf, usageError } from '../../errors.js';
-import { createAuth } from '../../ship/auth.js';
+import { messageOf } from '../../errors.js';
+import { escapeControlLine } from '../../secrets/index.js';
 import { bodySnippet } from '../../ship/classify.js';
-import { createAgents, describeProxy, proxyFor } from '../../ship/proxy.js';
-import { displayUrl } from '../../ship/url.js';
+import { connectIngress } from '../../ship/connection.js';
+import { exchange } from '../../ship/exchange.js';
+import { describeProxy } from '../../ship/proxy.js';
+import { requireShipSettings } from '../../ship/settings.js';
 
 export interface IngressVerdict {
   ok: boolean;
@@ -32,42 +31,14 @@ export interface IngressTestOptions {
   now?: () => number;
 }
 
-function readPem(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw usageError(`ship.${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable PEM file`, err);
-  }
-}
-
 /** Sends the test request to `config.url` (which must be set) and judges the answer. */
 export async function testIngress(config: ShipConfig, options: IngressTestOptions): Promise<IngressVerdict> {
-  const url = config.url!;
+  // The shipper's own settings (parsed once: certificate files read there) and connection (auth, proxy, TLS).
+  const settings = requireShipSettings(config, { env: options.env, version: options.version });
   const now = options.now ?? Date.now;
-  const ca = config.caFile ? [...rootCertificates, readPem(config.caFile, 'caFile')] : undefined;
-  const clientCert =
-    config.auth === 'mtls' && config.certFile && config.keyFile
-      ? { certificate: readPem(config.certFile, 'certFile'), key: readPem(config.keyFile, 'keyFile') }
-      : {};
-  const userAgent = `analytics-collect/${options.version}`;
-  const clientFor = (target: string): { client: Got; proxy: string | null } => {
-    const proxy = proxyFor(target, config.proxy, options.env);
-    const t = config.timeoutMs;
-    const client = got.extend({
-      agent: createAgents(proxy, ca),
-      https: { rejectUnauthorized: true, ...(ca ? { certificateAuthority: ca } : {}), ...clientCert },
-      timeout: { lookup: t, connect: t, secureConnect: t, socket: t, response: t },
-      retry: { limit: 0 },
-      followRedirect: false,
-      throwHttpErrors: false,
-      headers: { 'user-agent': userAgent },
-    });
-    return { client, proxy };
-  };
-  const upload = clientFor(url);
-  const auth = createAuth(config, config.tokenUrl ? clientFor(config.tokenUrl).client : upload.client, now);
+  const { client, auth } = connectIngress(settings, now);
   const started = now();
-  const base = { url: displayUrl(url), proxy: upload.proxy ? describeProxy(upload.proxy) : null };
+  const base = { url: settings.target, proxy: settings.proxy ? describeProxy(settings.proxy) : null };
   const done = (ok: boolean, verdict: string, status: number | null = null, requestId: string | null = null): IngressVerdict => ({
     ok,
     verdict,
@@ -80,30 +51,29 @@ export async function testIngress(config: ShipConfig, options: IngressTestOption
   const credentials = await auth.headers(options.signal);
   if (!credentials.ok) {
     const error = 'error' in credentials.result ? credentials.result.error : 'no credentials';
-    return done(false, `token: ${error}`);
+    return done(false, `token: ${escapeOutside(error)}`);
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
-  if (config.auth !== 'none') delete headers.authorization;
   const form = new FormData();
   form.append('test', 'test');
-  try {
-    const response = await upload.client.post(url, {
-      body: form,
-      headers: { ...headers, 'user-agent': headers['user-agent'] ?? userAgent, ...credentials.headers },
-      responseType: 'text',
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    const status = response.statusCode;
-    if (status >= 200 && status < 300) {
-      const requestId = requestIdOf(response.body, response.headers['x-rh-insights-request-id']);
-      const ms = Math.round(now() - started);
-      return done(true, `OK: ${status} in ${ms} ms${requestId ? `, request id ${requestId}` : ''}`, status, requestId);
-    }
-    return done(false, statusVerdict(status, response.body, config, response.headers.location), status);
-  } catch (err) {
-    return done(false, errorVerdict(err, url, config));
+  // Bounded like an upload: the whole exchange within ship.timeoutMs, the answer read to 1 MiB at most.
+  const answer = await exchange(client, {
+    method: 'POST',
+    url: settings.url,
+    headers: { ...settings.headers, ...credentials.headers },
+    body: form,
+    timeoutMs: settings.timeoutMs,
+    signal: options.signal,
+  });
+  if (answer.kind === 'error') return done(false, errorVerdict(answer.error, settings.url, config));
+  const { status } = answer;
+  const body = answer.body.toString('utf8');
+  if (status >= 200 && status < 300) {
+    const requestId = requestIdOf(body, answer.headers['x-rh-insights-request-id']);
+    const ms = Math.round(now() - started);
+    return done(true, `OK: ${status} in ${ms} ms${requestId ? `, request id ${escapeOutside(requestId)}` : ''}`, status, requestId === null ? null : escapeOutside(requestId));
   }
+  const location = answer.headers.location;
+  return done(false, statusVerdict(status, body, config, Array.isArray(location) ? location[0] : location), status);
 }
 
 function requestIdOf(body: string, header: string | string[] | undefined): string | null {
@@ -183,7 +153,4 @@ function errorVerdict(err: unknown, url: string, config: ShipConfig): string {
 }
 
 /** Text from outside (an ingress body, a header) with control characters shown escaped (contract §5). */
-function escapeOutside(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+const escapeOutside = escapeControlLine;
