@@ -1,6 +1,8 @@
 /**
  * Errors that end a command carry a code; only the CLI entry maps codes to exit statuses (contract §7).
  */
+import { escapeControlLine } from './secrets/escape.js';
+
 export type ErrorCode =
   | 'USAGE' // 2: bad flag, date, config, collector module, damaged state, unreadable tarball
   | 'NOT_CONFIGURED' // 4: license invalid or shipping not configured
@@ -34,8 +36,11 @@ export class AppError extends Error {
 /** A usage or configuration problem: exit 2. */
 export const usageError = (message: string, cause?: unknown): AppError => new AppError('USAGE', message, { cause });
 
-/** The message of anything thrown, on one line. */
+/**
+ * The message of anything thrown, on one line, control characters shown escaped: thrown text often comes from
+ * outside (collector code, a server), and must not drive the terminal it is shown on (contract §5).
+ */
 export function messageOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return escapeControlLine(text.replace(/\s*\n\s*/g, ' ').trim());
 }

@@ -7,7 +7,7 @@
  */
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import { MASK, redactSecrets } from './secrets/index.js';
+import { escapeControlInJson, escapeRawInJson, MASK, redactSecrets } from './secrets/index.js';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -81,9 +81,12 @@ export function createLogger(options: LoggerOptions): Logger {
       ignore: verbose ? 'pid,hostname' : 'pid,hostname,err.stack,error.stack',
     });
     // Masked before and after formatting: pretty-printing unescapes strings, so a secret could take a new form.
-    stream = { write: (line: string) => void sink.write(mask(pretty(mask(line)))) };
+    // Control characters in values (a collector's error, an ingress's answer) are turned into visible escapes
+    // first, or the prettifier would hand them to the terminal raw.
+    stream = { write: (line: string) => void sink.write(mask(pretty(escapeControlInJson(mask(line))))) };
   } else {
-    stream = { write: (line: string) => void sink.write(mask(line)) };
+    // JSON already escapes C0 controls; C1 controls and bidi marks are escaped too (the same value).
+    stream = { write: (line: string) => void sink.write(escapeRawInJson(mask(line))) };
   }
   const demote = options.demoteInfo;
   return pino(

@@ -6,7 +6,7 @@ import type { Command, CommanderError } from 'commander';
 import { exitProcess, installContainment, strayFailures } from '../collect/contain.js';
 import { AppError, EXIT_CODES, messageOf } from '../errors.js';
 import type { RunRecorder } from '../history/recorder.js';
-import { installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
+import { escapeControl, installOutputBoundary, registerSecretsFromEnv } from '../secrets/index.js';
 import { jsonErrorDocument, ReportedError, wantsJson } from './json-error.js';
 import type { Outcome } from './outcome.js';
 import { processOutput, type Output } from './output.js';
@@ -121,7 +121,8 @@ function exitStatusOf(err: unknown, out: Output, stoppedBy: string | null): numb
   }
   if (err instanceof AppError) {
     if (err.code === 'INTERRUPTED') return SIGNAL_EXIT[stoppedBy ?? 'SIGINT'] ?? 130;
-    out.note(`analytics-collect: ${err.message}`);
+    // Our messages may quote outside text (a collector's error, a server's answer): shown escaped.
+    out.note(`analytics-collect: ${escapeControl(err.message)}`);
     return err.exitCode;
   }
   out.note(`analytics-collect: unexpected error: ${messageOf(err)}`);

@@ -6,6 +6,7 @@
  * A write is redacted by itself: a secret cut in two by two separate writes is not recognised. Our own output
  * writes whole lines; collector code printing a secret character by character is not defended against.
  */
+import { escapeC1 } from './escape.js';
 import { redactBytes, redactSecrets } from './registry.js';
 
 type WriteCallback = (err?: Error | null) => void;
@@ -16,10 +17,13 @@ const installed = new WeakMap<NodeJS.WritableStream, Write>();
 const isTextEncoding = (encoding: unknown): boolean =>
   encoding === undefined || typeof encoding === 'function' || encoding === 'utf8' || encoding === 'utf-8';
 
-/** The chunk with every secret masked; strings stay strings, bytes stay bytes. */
+/**
+ * The chunk with every secret masked; strings stay strings, bytes stay bytes (and byte-exact where nothing
+ * matched: `inspect --cat` output). Text also has raw C1 controls escaped (see escapeC1).
+ */
 export function redactChunk(chunk: unknown, encoding?: unknown): unknown {
   if (typeof chunk === 'string') {
-    if (isTextEncoding(encoding)) return redactSecrets(chunk);
+    if (isTextEncoding(encoding)) return escapeC1(redactSecrets(chunk));
     return redactBytes(Buffer.from(chunk, encoding as BufferEncoding));
   }
   if (chunk instanceof Uint8Array) return redactBytes(chunk);

@@ -12,5 +12,5 @@ export {
   urlCredentials,
   type SecretSources,
 } from './collect.js';
-export { escapeControl, escapeControlLine } from './escape.js';
+export { escapeControl, escapeControlInJson, escapeControlLine, escapeRawInJson } from './escape.js';
 export { installOutputBoundary, redactChunk } from './boundary.js';

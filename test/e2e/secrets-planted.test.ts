@@ -173,6 +173,21 @@ describe('planted secrets never leave the process', () => {
   });
 });
 
+describe('control characters from collector code', () => {
+  it("a collector's error with escape sequences is shown escaped in the summary, --json and the logs", async () => {
+    const p = await project();
+    const hostile = 'boom\u001b]0;pwned\u0007\u001b[2J\u001b]52;c;ZXZpbA==\u0007\u009b31m\rdone';
+    await p.collector('hostile.mjs', `${HEAD}export const c = register({ key: 'hostile', version: '1.0' }, async () => { throw new Error(${JSON.stringify(hostile)}); });\n`);
+    for (const args of [['gather', '--json'], ['gather']]) {
+      const result = await run(p, args, 1);
+      for (const [name, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+        assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(text), `${args.join(' ')} ${name}: ${JSON.stringify(text)}`);
+      }
+      assert.match(result.stdout + result.stderr, /boom\\x1b\]0;pwned/);
+    }
+  });
+});
+
 describe('planted secrets echoed by the other side', () => {
   let ingress: TestIngress;
   before(async () => {

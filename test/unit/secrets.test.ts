@@ -6,7 +6,9 @@ import {
   configSecrets,
   connectionStringSecrets,
   escapeControl,
+  escapeControlInJson,
   escapeControlLine,
+  escapeRawInJson,
   installOutputBoundary,
   redactBytes,
   redactSecrets,
@@ -119,6 +121,16 @@ describe('escapeControl', () => {
   });
 });
 
+describe('control characters in JSON texts', () => {
+  it('escapeControlInJson makes values print their controls as text; escapeRawInJson keeps values', () => {
+    const json = JSON.stringify({ msg: 'a\u001b[2Jb\rc\u009bd\\u001b', n: 1 });
+    const shown = escapeControlInJson(json);
+    assert.equal((JSON.parse(shown) as { msg: string }).msg, 'a\\x1b[2Jb\\x0dc\\u009bd\\u001b');
+    assert.equal(JSON.parse(escapeRawInJson(json)).msg, JSON.parse(json).msg);
+    assert.ok(!/[\u0080-\u009f]/.test(escapeRawInJson(json)));
+  });
+});
+
 describe('installOutputBoundary', () => {
   it('redacts every write to the wrapped streams, strings and bytes, until restored', async () => {
     registerSecret('planted-secret-42');
@@ -132,10 +144,11 @@ describe('installOutputBoundary', () => {
     const restore = installOutputBoundary([stream]);
     installOutputBoundary([stream]); // twice is harmless
     stream.write('a planted-secret-42 b\n');
+    stream.write('csi \u009b2J\n');
     stream.write(Buffer.from(`c ${Buffer.from('planted-secret-42').toString('base64')} d\n`));
     await new Promise<void>((resolve) => stream.write(Buffer.from('planted-secret-42', 'utf8').toString('hex'), 'hex', () => resolve()));
     restore();
     stream.write('planted-secret-42\n');
-    assert.equal(Buffer.concat(chunks).toString(), 'a *** b\nc *** d\n***planted-secret-42\n');
+    assert.equal(Buffer.concat(chunks).toString(), 'a *** b\ncsi \\u009b2J\nc *** d\n***planted-secret-42\n');
   });
 });
