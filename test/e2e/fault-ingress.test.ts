@@ -66,7 +66,9 @@ async function assertFailedCleanly(p: Project, failedTarballs: number): Promise<
 describe('ingress faults through the CLI', { concurrency: 4 }, () => {
   it('a hanging ingress: each attempt times out after ship.timeoutMs, is retried, then the run exits 1', BOUND, async () => {
     const ing = await ingress();
-    const p = await project({ url: ing.url, timeoutMs: 300 });
+    // ship.timeoutMs bounds the whole attempt, sending included: long enough that each upload reaches the
+    // ingress on a loaded machine, short enough to keep the test quick.
+    const p = await project({ url: ing.url, timeoutMs: 1500 });
     ing.misbehave('hang', 'hang');
     const run = await ship(p);
     assert.equal(run.code, 1, run.stderr);

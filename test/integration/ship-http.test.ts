@@ -342,7 +342,8 @@ describe('retries', () => {
   it('times out on a silent server and retries', async (t) => {
     const server = await ingress(t);
     server.misbehave('hang', 'hang');
-    const s = await shipper({ url: server.url, timeoutMs: 150, retries: 2 });
+    // The whole attempt, sending included, must fit in timeoutMs: room for a loaded machine.
+    const s = await shipper({ url: server.url, timeoutMs: 1000, retries: 2 });
     assert.equal((await s.send()).status, 'sent');
     assert.equal(server.requests.length, 3);
     assert.equal(s.waits.length, 2);
@@ -351,7 +352,7 @@ describe('retries', () => {
   it('reports a timeout after the last attempt', async (t) => {
     const server = await ingress(t);
     server.misbehave('hang', 'hang');
-    const s = await shipper({ url: server.url, timeoutMs: 150, retries: 1 });
+    const s = await shipper({ url: server.url, timeoutMs: 500, retries: 1 });
     assert.match(errorOf(await s.send()), /timed out.*gave up after 2 attempts/);
   });
 
