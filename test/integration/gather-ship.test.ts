@@ -64,7 +64,7 @@ test('ship --keep keeps shipped tarballs', async (t) => {
 
 test('a failed upload keeps the tarball in failed/ and freezes its key where the failure starts', async (t) => {
   const { ws, ingress } = await setup(t);
-  ingress.misbehave({ status: 202 }, { status: 500, body: 'boom' });
+  ingress.misbehave({ status: 202, body: '{"request_id":"r-0"}' }, { status: 500, body: 'boom' });
   const { report, store } = await ship(ws, ingress);
   assert.equal(report.failed, true);
   assert.deepEqual(report.tarballs.map((t) => t.shipped), [true, false, true]);
