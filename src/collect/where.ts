@@ -5,6 +5,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { escapeControlLine } from '../secrets/escape.js';
 import { FORCE_ESM_MARKER } from './hooks.js';
 
 const MAX_DESCRIPTION = 300;
@@ -17,7 +18,8 @@ export function describeThrown(value: unknown): string {
   } catch {
     text = `a ${typeof value} that cannot be shown`;
   }
-  const line = text.replace(/\s*\n\s*/g, ' ').trim();
+  // Collector text from outside the tool: control characters shown escaped, never handed to a terminal (§5).
+  const line = escapeControlLine(text.replace(/\s*\n\s*/g, ' ').trim());
   return line.length > MAX_DESCRIPTION ? `${line.slice(0, MAX_DESCRIPTION)}…` : line;
 }
 
