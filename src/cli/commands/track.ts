@@ -4,17 +4,14 @@
  * prints each id's `status`, `status_msg` and `date`. Exit 0 when every id was answered 200, else 1; exit 4 when
  * no track URL can be derived.
  */
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import got, { type Got } from 'got';
 import type { ShipConfig } from '../../config/types.js';
 import { AppError, messageOf, usageError } from '../../errors.js';
 import { historyStore } from '../../history/index.js';
 import { escapeControlLine } from '../../secrets/index.js';
-import { createAuth } from '../../ship/auth.js';
 import { bodySnippet } from '../../ship/classify.js';
-import { CREDENTIAL_MODES, validateShipConfig } from '../../ship/configured.js';
-import { createAgents, proxyFor } from '../../ship/proxy.js';
+import { connectIngress } from '../../ship/connection.js';
+import { exchange } from '../../ship/exchange.js';
+import { CREDENTIAL_MODES, requireShipSettings, validateShipConfig } from '../../ship/settings.js';
 import { displayUrl, mayCarryCredentials, parseHttpUrl } from '../../ship/url.js';
 import type { Outcome } from '../outcome.js';
 import { table, type Output } from '../output.js';
@@ -79,31 +76,26 @@ interface TrackClient {
   get(url: string, signal: AbortSignal): Promise<{ statusCode: number; body: string }>;
 }
 
-/** A GET client with the shipping auth, CA, client certificate, proxy and timeouts; no retries, no redirects. */
+/**
+ * A GET client with the shipping auth, CA, client certificate and proxy — the ship stage's own parsed settings and
+ * connection — bounded like an upload (the whole exchange within ship.timeoutMs, the answer read to 1 MiB).
+ */
 function trackClient(ship: ShipConfig, version: string): TrackClient {
-  const env = process.env;
-  const ca = ship.caFile ? [...rootCertificates, readPem(ship.caFile, 'caFile')] : undefined;
-  const clientCert = ship.auth === 'mtls' && ship.certFile && ship.keyFile ? { certificate: readPem(ship.certFile, 'certFile'), key: readPem(ship.keyFile, 'keyFile') } : {};
-  const clientFor = (target: string): Got =>
-    got.extend({
-      agent: createAgents(proxyFor(target, ship.proxy, env), ca),
-      https: { rejectUnauthorized: true, ...(ca ? { certificateAuthority: ca } : {}), ...clientCert },
-      timeout: { request: ship.timeoutMs },
-      retry: { limit: 0 },
-      followRedirect: false,
-      throwHttpErrors: false,
-    });
-  const headers: Record<string, string> = { 'user-agent': `analytics-collect/${version}` };
-  for (const [name, value] of Object.entries(ship.headers)) headers[name.toLowerCase()] = value;
-  if (ship.auth !== 'none') delete headers.authorization;
-  const api = clientFor(ship.trackUrl!);
-  const auth = createAuth(ship, ship.tokenUrl ? clientFor(ship.tokenUrl) : api);
+  const settings = requireShipSettings(ship, { env: process.env, version });
+  const { client, auth } = connectIngress(settings);
   return {
     async get(url, signal) {
       const credentials = await auth.headers(signal);
       if (!credentials.ok) throw new Error('error' in credentials.result ? credentials.result.error : 'no credentials');
-      const response = await api.get(url, { headers: { ...headers, ...credentials.headers, accept: 'application/json' }, responseType: 'text', signal });
-      return { statusCode: response.statusCode, body: response.body };
+      const answer = await exchange(client, {
+        method: 'GET',
+        url,
+        headers: { ...settings.headers, ...credentials.headers, accept: 'application/json' },
+        timeoutMs: settings.timeoutMs,
+        signal,
+      });
+      if (answer.kind === 'error') throw answer.error;
+      return { statusCode: answer.status, body: answer.body.toString('utf8') };
     },
   };
 }
@@ -135,12 +127,4 @@ export function trackTable(rows: readonly TrackRow[]): string {
     ['request id', 'status', 'status_msg', 'date'],
     rows.map((r) => [escapeControlLine(r.requestId), r.error === null ? (r.status ?? '-') : 'not answered', r.error ?? r.statusMsg ?? '-', r.date ?? '-']),
   );
-}
-
-function readPem(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw usageError(`ship.${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable PEM file`, err);
-  }
 }
