@@ -13,7 +13,6 @@ import { requireShipSettings } from './settings.js';
 import { createHttpShipper } from './http.js';
 import { withRetries } from './retry.js';
 
-export { requireShipSettings, shippingProblem, unsafeShippingProblem, validateShipConfig, type ShipSettings } from './settings.js';
 export { settleTarball, type SettleOptions, type Settled } from './settle.js';
 export { uploadGuardProblem } from './guard.js';
 export { withRetries } from './retry.js';
@@ -81,4 +80,3 @@ export async function createShipper(options: CreateShipperOptions): Promise<Ship
   const http = createHttpShipper(settings, { logger, ...(options.now ? { now: options.now } : {}) });
   return stopAfterAuthRejection(withUploadGuard(withRetries(http, retry), settings.uploadLimit));
 }
-export { createIngressClient, type ConnectionTest, type IngressClient, type TrackAnswer } from './client.js';
