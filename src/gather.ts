@@ -33,7 +33,7 @@ import type { RunWindow } from './state/window.js';
 import type { HeldLock, Shipper, State, StateStore } from './types.js';
 
 export type { GatherEvent } from './run/events.js';
-export type { CollectionReport, Disposition, GatherReport, RedactionSummary, TarballReport } from './run/report.js';
+export type { CollectionReport, GatherReport, TarballReport } from './run/report.js';
 
 export interface GatherOptions {
   config: ResolvedConfig;

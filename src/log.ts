@@ -100,10 +100,10 @@ export function createLogger(options: LoggerOptions): Logger {
                 const fields = args[0];
                 if (level === INFO && isFields(fields) && demote(fields, this.bindings())) {
                   // Re-enters this hook at debug level, which passes through: the event is kept, one level lower.
-                  (this.debug as (...a: unknown[]) => void)(...args);
+                  (this.debug)(...args);
                   return;
                 }
-                (method as (...a: unknown[]) => void).apply(this, args);
+                (method).apply(this, args);
               },
             },
           }

@@ -20,6 +20,12 @@ import {
   TOP_HELP,
 } from './help.js';
 import type { RunRecorder } from '../history/recorder.js';
+import type { CheckFlags } from './commands/check.js';
+import type { GatherFlags } from './commands/gather.js';
+import type { HistoryFlags } from './commands/history.js';
+import type { InspectFlags } from './commands/inspect.js';
+import type { ShipFlags } from './commands/ship.js';
+import type { CommonFlags } from './setup.js';
 import type { Outcome } from './outcome.js';
 import type { Output } from './output.js';
 import { toolVersion } from './version.js';
@@ -83,7 +89,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
       .option('--metrics-file <file>', 'write Prometheus metrics there when the run ends (config "metricsFile")'),
   )
     .addHelpText('after', GATHER_HELP)
-    .action(async (flags) => report(await (await import('./commands/gather.js')).gatherCommand(flags, out, signal, recorder)));
+    .action(async (flags: GatherFlags) => report(await (await import('./commands/gather.js')).gatherCommand(flags, out, signal, recorder)));
 
   logFlags(
     command(program, 'ship')
@@ -95,7 +101,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
       .option('--metrics-file <file>', 'write Prometheus metrics there when the run ends (config "metricsFile")'),
   )
     .addHelpText('after', SHIP_HELP)
-    .action(async (files: string[], flags) => report(await (await import('./commands/ship.js')).shipCommand(files, flags, out, signal, recorder)));
+    .action(async (files: string[], flags: ShipFlags) => report(await (await import('./commands/ship.js')).shipCommand(files, flags, out, signal, recorder)));
 
   logFlags(
     command(program, 'list')
@@ -106,7 +112,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', LIST_HELP)
-    .action(async (flags) => report(await (await import('./commands/list.js')).listCommand(flags, out)));
+    .action(async (flags: CommonFlags) => report(await (await import('./commands/list.js')).listCommand(flags, out)));
 
   command(program, 'inspect')
     .description('Show what tarballs hold: members and sizes, manifest, collection status; or one member\'s bytes.')
@@ -114,7 +120,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     .option('--cat <member>', "write this member's bytes to stdout (one tarball)")
     .option('--json', 'print JSON (an array when several tarballs are given)')
     .addHelpText('after', INSPECT_HELP)
-    .action(async (files: string[], flags) => report(await (await import('./commands/inspect.js')).inspectCommand(files, flags, out)));
+    .action(async (files: string[], flags: InspectFlags) => report(await (await import('./commands/inspect.js')).inspectCommand(files, flags, out)));
 
   const state = logFlags(
     command(program, 'state')
@@ -124,7 +130,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', STATE_HELP)
-    .action(async (flags) => report(await (await import('./commands/state.js')).stateCommand(flags, out)));
+    .action(async (flags: CommonFlags) => report(await (await import('./commands/state.js')).stateCommand(flags, out)));
   logFlags(
     command(state, 'set', 'state set')
       .description('Set where KEY continues from: the next run gathers KEY from DATE.')
@@ -161,7 +167,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', CHECK_HELP)
-    .action(async (flags) => report(await (await import('./commands/check.js')).checkCommand(flags, out, signal)));
+    .action(async (flags: CheckFlags) => report(await (await import('./commands/check.js')).checkCommand(flags, out, signal)));
 
   logFlags(
     command(program, 'history')
@@ -172,7 +178,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', HISTORY_HELP)
-    .action(async (flags) => report(await (await import('./commands/history.js')).historyCommand(flags, out)));
+    .action(async (flags: HistoryFlags) => report(await (await import('./commands/history.js')).historyCommand(flags, out)));
 
   logFlags(
     command(program, 'status')

@@ -112,7 +112,7 @@ export async function contained<T>(fn: () => T | PromiseLike<T>, options: Contai
       reject(new ContainedError(`timed out after ${options.timeoutMs} ms (collectorTimeoutMs)`, true));
     }, options.timeoutMs);
     if (signal) {
-      onAbort = () => reject(signal.reason);
+      onAbort = () => reject(signal.reason as Error);
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
@@ -128,11 +128,6 @@ export async function contained<T>(fn: () => T | PromiseLike<T>, options: Contai
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     scope.end(failed);
   }
-}
-
-/** The label of the scope the current code runs in, if any. */
-export function currentScopeLabel(): string | null {
-  return storage.getStore()?.label ?? null;
 }
 
 let installed = false;
@@ -154,7 +149,7 @@ export function installContainment(options: InstallOptions): void {
   if (installed) return;
   installed = true;
   realExit = process.exit.bind(process);
-  process.exit = interceptedExit as typeof process.exit;
+  process.exit = interceptedExit;
   process.on('uncaughtException', (err, origin) => strayError(err, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'));
   process.on('unhandledRejection', (reason) => strayError(reason, 'unhandled rejection'));
   // A reader that went away (`| head`, a dropped SSH session): writes fail quietly instead of as stray errors.

@@ -20,7 +20,7 @@ export function configJsonSchema(): Record<string, unknown> {
       if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
       if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
     },
-  }) as Record<string, unknown>;
+  });
 }
 
 /** The file's text: two-space JSON with a final newline. */

@@ -250,7 +250,7 @@ const loadJsonSafely: Loader = (_file, content) => {
 
 const loadYamlSafely: Loader = async (file, content) => {
   try {
-    return await defaultLoaders['.yaml']!(file, content);
+    return (await defaultLoaders['.yaml'](file, content)) as unknown;
   } catch (err) {
     const { reason, mark } = err as { reason?: string; mark?: { line: number; column: number } };
     const where = mark ? ` at line ${mark.line + 1}, column ${mark.column + 1}` : '';
@@ -262,7 +262,7 @@ const loadYamlSafely: Loader = async (file, content) => {
 function unwrapDefault(mod: { default?: unknown }): unknown {
   const value = mod.default;
   if (value !== null && typeof value === 'object' && 'default' in value && (value as { __esModule?: unknown }).__esModule) {
-    return (value as { default: unknown }).default;
+    return (value).default;
   }
   return value;
 }

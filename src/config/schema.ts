@@ -393,17 +393,3 @@ export function validateConfig(raw: unknown, file: string): ValidationResult<Fil
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, problems: result.error.issues.flatMap((issue) => describeIssue(issue, raw, file)) };
 }
-
-/**
- * Validates one value with the schema of one key (e.g. an environment variable standing in for
- * `coordination.postgres`). `source` names where it came from; the value itself is never shown.
- */
-export function validateSetting<K extends keyof typeof coordinationShape>(
-  key: K,
-  value: unknown,
-  source: string,
-): ValidationResult<z.output<(typeof coordinationShape)[K]>> {
-  const result = coordinationShape[key].safeParse(value, { error: fallbackPhrase });
-  if (result.success) return { ok: true, value: result.data as z.output<(typeof coordinationShape)[K]> };
-  return { ok: false, problems: [`${source} must be ${result.error.issues[0]?.message ?? 'valid'}`] };
-}

@@ -45,7 +45,6 @@ export async function closeTarball(input: CloseInput): Promise<ClosedTarball> {
     ],
     mtime: input.mtime,
     gzipLevel: input.gzipLevel,
-    tmpDir: input.workDir,
     ...(input.signal ? { signal: input.signal } : {}),
   });
   return { path: input.path, bytes: written.bytes, members: written.members };

@@ -58,11 +58,6 @@ export interface TarballSpec {
   mtime: Date;
   /** gzip level 1–9. */
   gzipLevel: number;
-  /**
-   * Accepted for symmetry with the other stages but not used: the partial file is written beside `path`
-   * (as `.<name>.<random>.partial`) so that moving it into place is atomic.
-   */
-  tmpDir?: string;
   /** Aborting stops the write, removes the partial file and rejects with an `AbortError`. */
   signal?: AbortSignal;
 }
@@ -400,7 +395,7 @@ async function deflateRun(
     await Promise.allSettled([...running, ...pending]);
     await source.close();
   }
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw failure as Error;
   return { bytes, crc, length };
 }
 

@@ -57,8 +57,14 @@ export function conninfoPasswords(text: string): string[] {
   try {
     if (URL_PREFIX.test(trimmed)) {
       const url = new URL(trimmed);
-      if (url.password !== '') (found.add(url.password), found.add(safeDecode(url.password)));
-      for (const raw of rawQueryValues(url.search, 'password')) (found.add(raw), found.add(safeDecode(raw.replace(/\+/g, ' '))));
+      if (url.password !== '') {
+        found.add(url.password);
+        found.add(safeDecode(url.password));
+      }
+      for (const raw of rawQueryValues(url.search, 'password')) {
+        found.add(raw);
+        found.add(safeDecode(raw.replace(/\+/g, ' ')));
+      }
     } else {
       const values = /^socket:/i.test(trimmed) ? socketValues(trimmed, '') : pairValues(trimmed, '');
       const password = values.get('password');

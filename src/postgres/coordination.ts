@@ -7,9 +7,6 @@ import type { Locker, StateStore } from '../types.js';
 import { pgLocker } from './lock.js';
 import { pgStateStore } from './store.js';
 
-export { advisoryLockKey, pgLocker, type PgLockerOptions } from './lock.js';
-export { pgStateStore, type PgStateStoreOptions } from './store.js';
-
 export interface PgCoordinationOptions {
   /** Legacy: also called when the lock is lost (the run registers with `HeldLock.onLost`). */
   onLockLost?: (error: Error) => void;

@@ -138,6 +138,6 @@ async function transfer(client: Client, source: Readable, sink: Writable, signal
   }
   if (failure !== undefined) {
     sink.destroy();
-    throw failure;
+    throw failure as Error;
   }
 }

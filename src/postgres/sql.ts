@@ -50,8 +50,13 @@ function scan(query: string): Scan {
     } else if (c === '/' && query[i + 1] === '*') {
       let depth = 0; // block comments nest in PostgreSQL
       do {
-        if (query.startsWith('/*', i)) (depth++, (i += 2));
-        else if (query.startsWith('*/', i)) (depth--, (i += 2));
+        if (query.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (query.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        }
         else if (i >= n) throw usageError('copyToCsv: the query has an unterminated /* comment');
         else i++;
       } while (depth > 0);

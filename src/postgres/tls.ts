@@ -59,7 +59,7 @@ export function tlsPlan(info: ConnInfo, name = 'coordination.postgres'): TlsPlan
 /** A hint for a TLS failure, in words an operator can act on; '' when the error is not about TLS. */
 export function tlsHint(error: unknown, mode: SslMode): string {
   const message = messageOf(error);
-  const code = String((error as { code?: unknown }).code ?? '');
+  const code = String((error as { code?: string | number }).code ?? '');
   if (message === NO_TLS_MESSAGE) {
     return `the server does not offer TLS, which sslmode=${mode} requires (sslmode=prefer connects without TLS when the server offers none)`;
   }

@@ -73,7 +73,7 @@ export function parseState(text: string, name: string, advice = DEFAULT_ADVICE):
   if (!isPlainObject(data)) throw damaged('it is not a JSON object');
   if (data.version === undefined) throw damaged('"version" is missing');
   if (data.version !== 1) {
-    const shown = Number.isSafeInteger(data.version) ? String(data.version) : kind(data.version);
+    const shown = typeof data.version === 'number' && Number.isSafeInteger(data.version) ? String(data.version) : kind(data.version);
     throw damaged(`"version" is ${shown}, this release reads version 1`);
   }
   const unknown = Object.keys(data).filter((field) => !['version', 'lastGather', 'entries'].includes(field));

@@ -8,12 +8,12 @@
  * KiB, and its content is never quoted.
  */
 import { constants } from 'node:fs';
-import { lstat, lutimes, mkdir, open, unlink } from 'node:fs/promises';
+import { lutimes, mkdir, open, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { MAX_TIMER_MS } from '../config/schema.js';
 import { AppError, messageOf } from '../errors.js';
-import type { HeldLock, Locker } from '../types.js';
+import type { Locker } from '../types.js';
 
 export interface FileLockerOptions {
   /** Clock for the `since` written into the lock; defaults to the system clock. */

@@ -287,7 +287,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object' || typeof value === 'function') return `a ${typeof value}`;
-  return String(value);
+  return typeof value === 'symbol' ? value.toString() : `${value as number | boolean | bigint | undefined}`;
 }
 
 const iso = (date: Date): string => date.toISOString();

@@ -103,7 +103,7 @@ export const hosts = register({ key: 'hosts', version: '1.0' }, async () => ({ n
     assert.equal(code, 2);
     const report = doc(stdout);
     assert.equal(report.error?.exitCode, 2);
-    assert.match(report.error!.message, /output .*blocked: exists but is not a folder/);
+    assert.match(report.error.message, /output .*blocked: exists but is not a folder/);
     assert.equal(report.locations.find((l) => l.name === 'output')?.ok, false);
     assert.match(stderr, /^analytics-collect: check: output /m);
   });
@@ -165,7 +165,7 @@ describe('check --ship: the ingress test request', () => {
     );
     assert.equal(code, 0, stderr);
     assert.equal(report.ship?.ok, true);
-    assert.match(report.ship!.verdict, /^OK: 200 in \d+ ms, request id [0-9a-f]{32}$/);
+    assert.match(report.ship.verdict, /^OK: 200 in \d+ ms, request id [0-9a-f]{32}$/);
     assert.equal(ingress.tokenRequests.length, 1);
     assert.equal(ingress.tokenRequests[0]!.status, 200);
     const request = ingress.requests.at(-1)!;

@@ -109,7 +109,7 @@ describe('gather (dry run)', () => {
 
     // The failed row rides in the first tarball closed after the failure: the first slice's.
     const first = await readTarball(String(tarballs[0]!.path));
-    const rows = parse((await first.read('data_collection_status.csv')).toString('utf8'), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>((await first.read('data_collection_status.csv')).toString('utf8'), { columns: true });
     assert.deepEqual(rows.map((r) => [r.file_name, r.status]).sort(), [['events.csv', 'ok'], ['host.json', 'ok'], ['jobs.json', 'failed']]);
     assert.match(run.stderr, /Failed collectors:\n {2}jobs \(.*\): database unreachable/);
   });

@@ -142,8 +142,8 @@ export function runCli(args: readonly string[], options: RunOptions): CliRun {
   let stdout = '';
   let stderr = '';
   const waiters: { test: (s: string) => boolean; done: () => void }[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
     for (const waiter of [...waiters]) {
       if (waiter.test(stderr)) {

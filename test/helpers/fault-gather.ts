@@ -5,13 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import type { LoadedCollector } from '../../src/collect/load.js';
 import { register, type CollectorFunction, type CollectorMeta } from '../../src/collect/register.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { gather, type GatherOptions, type GatherReport } from '../../src/gather.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
-import type { State, StateStore } from '../../src/types.js';
 import { captureLogger, makeShipConfig } from './ingress.js';
 
 /** A fixed clock for in-process runs: the run's `until`. */
@@ -88,7 +86,7 @@ export async function runGather(
     collectors,
     mode: 'dry-run',
     store: memoryStore(),
-    logger: logger as Logger,
+    logger: logger,
     signal: new AbortController().signal,
     now: () => NOW,
     ...options,

@@ -35,7 +35,7 @@ async function writeAndKill(path: string, first: number, acks: number): Promise<
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path, String(first)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   let last = first - 1;
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     last = Number(line);
     if (last - first + 1 >= acks) {
       child.kill('SIGKILL');

@@ -64,9 +64,9 @@ describe('file history store', () => {
       }),
     );
     // Every appender is loaded and waiting before any starts: they really run at once.
-    await Promise.all(children.map((child) => once(createInterface({ input: child.stdout! }), 'line')));
+    await Promise.all(children.map((child) => once(createInterface({ input: child.stdout }), 'line')));
     const exits = children.map((child) => once(child, 'close'));
-    for (const child of children) child.stdin!.end('go\n');
+    for (const child of children) child.stdin.end('go\n');
     for (const [code] of await Promise.all(exits)) assert.equal(code, 0);
     const ids = (await fileHistoryStore(file).list()).map((e) => e.id);
     assert.equal(ids.length, PROCESSES * EACH);

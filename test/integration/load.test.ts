@@ -83,7 +83,7 @@ test('sliced collectors may share a key; unsliced ones may not', async (t) => {
   });
 });
 
-test('problems are usage errors naming the file and the key', async (t) => {
+test('problems are usage errors naming the file and the key', async () => {
   const cases: { name: string; files: Record<string, string>; message: RegExp }[] = [
     { name: 'syntax error', files: { 'a.ts': HEADER + CONFIG, 'bad.ts': 'export const = ;' }, message: /collector module .*bad\.ts failed to load/ },
     { name: 'no config collector', files: { 'a.ts': HEADER + json('a') }, message: /no config collector in/ },

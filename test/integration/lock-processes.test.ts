@@ -26,7 +26,7 @@ interface Holder {
 function startHolder(lockPath: string): Holder {
   const child = spawn(process.execPath, ['--import', 'tsx', HELPER, lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
-  const reader = createInterface({ input: child.stdout! });
+  const reader = createInterface({ input: child.stdout });
   const first = new Promise<Holder['first'] extends Promise<infer T> ? T : never>((resolveFirst, reject) => {
     reader.on('line', (line) => {
       lines.push(line);

@@ -36,7 +36,10 @@ function records(text: string): string[] {
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '"') quoted = !quoted;
-    else if (text[i] === '\n' && !quoted) (out.push(text.slice(start, i + 1)), (start = i + 1));
+    else if (text[i] === '\n' && !quoted) {
+      out.push(text.slice(start, i + 1));
+      start = i + 1;
+    }
   }
   if (start < text.length) out.push(text.slice(start));
   return out;

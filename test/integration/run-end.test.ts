@@ -96,6 +96,7 @@ describe('the state of a ship run', () => {
   it('a collector rejecting with a value that cannot be printed fails alone', async () => {
     const b = await box();
     const store = memoryStore(start());
+     
     const bad = loaded({ key: 'bad', version: '1.0' }, async () => Promise.reject(Object.create(null)));
     const ev = loaded({ key: 'ev', version: '1.0', slicing }, async (ctx) => ({ slice: sliceOf(ctx.since) }));
     const { report } = await runGather(b, [configCollector(), bad, ev], { mode: 'ship', store, shipper: accepting() });

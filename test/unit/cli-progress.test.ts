@@ -77,8 +77,8 @@ describe('applyEvent', () => {
   });
 });
 
-const written = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-written', path: `t${i}`, bytes: 1 }) as GatherEvent);
-const shipped = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-shipped', path: `t${i}`, ok: true }) as GatherEvent);
+const written = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-written', path: `t${i}`, bytes: 1 }));
+const shipped = (n: number): GatherEvent[] => Array.from({ length: n }, (_, i) => ({ type: 'tarball-shipped', path: `t${i}`, ok: true }));
 
 describe('formatProgress', () => {
   it('shows elapsed time, the collector and slice, its window, bytes and tarballs', () => {

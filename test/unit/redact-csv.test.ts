@@ -85,7 +85,8 @@ describe('CSV redaction', () => {
     const records = texts.flatMap((t) => {
       assert.ok(Buffer.byteLength(t) <= 1000);
       assert.ok(t.startsWith('id,user,pad\n'));
-      return (parse(t, { from_line: 2 }) as string[][]).map((r) => Number(r[0]));
+      const rows: string[][] = parse(t, { from_line: 2 });
+      return rows.map((r) => Number(r[0]));
     });
     assert.deepEqual(records, Array.from({ length: 200 }, (_, i) => i));
   });

@@ -87,7 +87,7 @@ describe('fileLocker', () => {
       await assert.rejects(fileLocker(path).acquire(), (err) => assertLocked(err, `pid ${child.pid}`, 'wait for it to finish'));
       assert.equal(await readFile(path, 'utf8'), text);
     } finally {
-      child.stdin!.end();
+      child.stdin.end();
       await once(child, 'exit');
     }
   });
@@ -149,7 +149,7 @@ describe('fileLocker', () => {
       await writeLock(`${path}.takeover`, { pid: child.pid, host: hostname(), since: '2026-01-01T00:00:01.000Z' });
       await assert.rejects(fileLocker(path).acquire(), (err) => assertLocked(err, 'taking over', `${path}.takeover`));
     } finally {
-      child.stdin!.end();
+      child.stdin.end();
       await once(child, 'exit');
     }
   });

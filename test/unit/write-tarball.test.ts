@@ -53,7 +53,7 @@ describe('writeTarball', () => {
     };
     const members = stage(dir, contents);
     const path = join(dir, 'analytics-2026-11-28-013306+0000-0.tar.gz');
-    const result = await writeTarball({ path, members, mtime, gzipLevel: 6, tmpDir: dir });
+    const result = await writeTarball({ path, members, mtime, gzipLevel: 6 });
 
     assert.equal(result.bytes, statSync(path).size);
     assert.deepEqual(result.members, Object.entries(contents).map(([name, c]) => ({ name, size: Buffer.byteLength(c) })));
@@ -80,7 +80,7 @@ describe('writeTarball', () => {
     // Several blocks, members crossing block boundaries, a member smaller than the dictionary after a big one.
     const contents = { 'a.csv': csvText(0, 40_000), 'tiny.json': '{"a":1}', 'b.csv': csvText(40_000, 25_000), 'c.csv': randomBytes(100_000) };
     const path = join(dir, 'blocks.tar.gz');
-    const result = await writeTarball({ path, members: stage(dir, contents), mtime, gzipLevel: 6, tmpDir: dir });
+    const result = await writeTarball({ path, members: stage(dir, contents), mtime, gzipLevel: 6 });
     const gz = readFileSync(path);
     const tar = gunzipSync(gz); // checks the CRC-32 and length in the trailer
     assert.equal(gz.length, result.bytes);
@@ -106,7 +106,7 @@ describe('writeTarball', () => {
       const contents = { [`t${i}.csv`]: csvText(i * 100_000, 15_000 + i * 5000) };
       return { path: join(dir, `t${i}.tar.gz`), contents, members: stage(join(dir, `s${i}`), contents) };
     });
-    await Promise.all(jobs.map((j) => writeTarball({ path: j.path, members: j.members, mtime, gzipLevel: 1, tmpDir: dir })));
+    await Promise.all(jobs.map((j) => writeTarball({ path: j.path, members: j.members, mtime, gzipLevel: 1 })));
     for (const j of jobs) {
       const [name, content] = Object.entries(j.contents)[0]!;
       assert.deepEqual(gunzipSync(readFileSync(j.path)).subarray(512, 512 + content.length), Buffer.from(content), name);
@@ -117,7 +117,7 @@ describe('writeTarball', () => {
     const dir = freshDir();
     const [big, late] = stage(dir, { 'big.csv': randomBytes(12 * 1024 * 1024), 'late.csv': 'a\n' });
     const path = join(dir, 'grew.tar.gz');
-    const writing = writeTarball({ path, members: [big!, late!], mtime, gzipLevel: 9, tmpDir: dir });
+    const writing = writeTarball({ path, members: [big!, late!], mtime, gzipLevel: 9 });
     // Sizes are taken before the partial file is made; grow the second member while the first is compressed.
     while (!readdirSync(dir).some((f) => f.endsWith('.partial'))) await new Promise((resolve) => setImmediate(resolve));
     appendFileSync(late!.file, 'b\n');
@@ -125,7 +125,7 @@ describe('writeTarball', () => {
     assert.deepEqual(readdirSync(dir), ['staging']);
     // Every compression slot came back: more tarballs than slots still get written.
     const again = Array.from({ length: 5 }, (_, i) => join(dir, `after-${i}.tar.gz`));
-    await Promise.all(again.map((p) => writeTarball({ path: p, members: [late!], mtime, gzipLevel: 1, tmpDir: dir })));
+    await Promise.all(again.map((p) => writeTarball({ path: p, members: [late!], mtime, gzipLevel: 1 })));
     for (const p of again) assert.equal(gunzipSync(readFileSync(p)).subarray(512, 516).toString(), 'a\nb\n');
   });
 
@@ -133,7 +133,7 @@ describe('writeTarball', () => {
     const dir = freshDir();
     const name = `${'k'.repeat(150)}.csv`;
     const path = join(dir, 'long.tar.gz');
-    await writeTarball({ path, members: stage(dir, { [name]: 'a\n1\n' }), mtime, gzipLevel: 1, tmpDir: dir });
+    await writeTarball({ path, members: stage(dir, { [name]: 'a\n1\n' }), mtime, gzipLevel: 1 });
     assert.equal(tarCli('-tzf', path).trim(), `./${name}`);
     assert.deepEqual((await readTarball(path)).members, [{ name, size: 4 }]);
   });
@@ -143,7 +143,7 @@ describe('writeTarball', () => {
     const path = join(dir, 'taken.tar.gz');
     writeFileSync(path, 'precious');
     await assert.rejects(
-      writeTarball({ path, members: stage(dir, { 'a.json': '{}' }), mtime, gzipLevel: 6, tmpDir: dir }),
+      writeTarball({ path, members: stage(dir, { 'a.json': '{}' }), mtime, gzipLevel: 6 }),
       /taken\.tar\.gz already exists and is never overwritten/,
     );
     assert.equal(readFileSync(path, 'utf8'), 'precious');
@@ -156,7 +156,7 @@ describe('writeTarball', () => {
     const path = join(dir, 'aborted.tar.gz');
     const fdsBefore = openFds();
     const controller = new AbortController();
-    const writing = writeTarball({ path, members, mtime, gzipLevel: 9, tmpDir: dir, signal: controller.signal });
+    const writing = writeTarball({ path, members, mtime, gzipLevel: 9, signal: controller.signal });
     // Abort once the partial file exists, i.e. while compressing.
     while (!readdirSync(dir).some((f) => f.endsWith('.partial'))) await new Promise((resolve) => setImmediate(resolve));
     controller.abort();
@@ -169,7 +169,7 @@ describe('writeTarball', () => {
     const dir = freshDir();
     const path = join(dir, 'x.tar.gz');
     await assert.rejects(
-      writeTarball({ path, members: stage(dir, { 'a.json': '{}' }), mtime, gzipLevel: 6, tmpDir: dir, signal: AbortSignal.abort() }),
+      writeTarball({ path, members: stage(dir, { 'a.json': '{}' }), mtime, gzipLevel: 6, signal: AbortSignal.abort() }),
       { name: 'AbortError' },
     );
     assert.deepEqual(readdirSync(dir), ['staging']);
@@ -178,7 +178,7 @@ describe('writeTarball', () => {
   it('rejects a missing member file, a bad name or a duplicate, leaving nothing', async () => {
     const dir = freshDir();
     const path = join(dir, 'x.tar.gz');
-    const base = { path, mtime, gzipLevel: 6, tmpDir: dir };
+    const base = { path, mtime, gzipLevel: 6 };
     await assert.rejects(writeTarball({ ...base, members: [{ name: 'a.csv', file: join(dir, 'missing.csv') }] }), /cannot pack .*missing\.csv as a\.csv into .*x\.tar\.gz: ENOENT/);
     const [member] = stage(dir, { 'a.csv': 'a\n' });
     await assert.rejects(writeTarball({ ...base, members: [{ ...member!, name: './a.csv' }] }), /must be a plain file name/);
@@ -198,7 +198,6 @@ describe('readTarball', () => {
       members: stage(dir, { 'big.csv': big, 'config.json': '{"a":1}', 'manifest.json': '{"big.csv":"1.0"}' }),
       mtime,
       gzipLevel: 1,
-      tmpDir: dir,
     });
     const tarball = await readTarball(path);
     assert.deepEqual(tarball.members, [
@@ -228,7 +227,7 @@ describe('readTarball', () => {
   it('rejects a missing, empty, truncated or corrupt file with a usage error naming it', async () => {
     const dir = freshDir();
     const good = join(dir, 'good.tar.gz');
-    await writeTarball({ path: good, members: stage(dir, { 'n.csv': randomBytes(200_000) }), mtime, gzipLevel: 1, tmpDir: dir });
+    await writeTarball({ path: good, members: stage(dir, { 'n.csv': randomBytes(200_000) }), mtime, gzipLevel: 1 });
     const bytes = readFileSync(good);
     const cases: Record<string, Buffer | null> = {
       'missing.tar.gz': null,

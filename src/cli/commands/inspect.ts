@@ -54,7 +54,7 @@ export async function inspectTarball(path: string): Promise<TarballReport> {
     throw usageError(`${path}: its ${MANIFEST_FILE} is not valid JSON (${messageOf(err)}); is it a tarball written by analytics-collect?`, err);
   }
   try {
-    if (statusBytes !== undefined) status = parse(statusBytes.toString('utf8'), { columns: true }) as Record<string, string>[];
+    if (statusBytes !== undefined) status = parse<Record<string, string>>(statusBytes.toString('utf8'), { columns: true });
   } catch (err) {
     throw usageError(`${path}: its ${STATUS_FILE} is not valid CSV (${messageOf(err)}); is it a tarball written by analytics-collect?`, err);
   }
