@@ -69,7 +69,8 @@ export function tarballIo(options: TarballIoOptions): TarballIo {
       throw err;
     } finally {
       options.writing.delete(job.path);
-      await Promise.all(job.members.map((m) => options.ahead?.release(m.file)));
+      const ahead = options.ahead;
+      if (ahead) await Promise.all(job.members.map((m) => ahead.release(m.file)));
     }
   };
   const shipper = options.shipper;
