@@ -25,6 +25,8 @@ import type { GatherFlags } from './commands/gather.js';
 import type { HistoryFlags } from './commands/history.js';
 import type { InspectFlags } from './commands/inspect.js';
 import type { ShipFlags } from './commands/ship.js';
+import type { StatusFlags } from './commands/status.js';
+import type { TrackFlags } from './commands/track.js';
 import type { CommonFlags } from './setup.js';
 import type { Outcome } from './outcome.js';
 import type { Output } from './output.js';
@@ -189,7 +191,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', STATUS_HELP)
-    .action(async (flags) => report(await (await import('./commands/status.js')).statusCommand(flags, out)));
+    .action(async (flags: StatusFlags) => report(await (await import('./commands/status.js')).statusCommand(flags, out)));
 
   logFlags(
     command(program, 'track')
@@ -201,7 +203,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', TRACK_HELP)
-    .action(async (ids: string[], flags) => report(await (await import('./commands/track.js')).trackCommand(ids, flags, out, signal)));
+    .action(async (ids: string[], flags: TrackFlags) => report(await (await import('./commands/track.js')).trackCommand(ids, flags, out, signal)));
 
   command(program, 'init')
     .description('Write a starter analytics.config.json and collectors/ folder (never overwrites).')

@@ -3,5 +3,4 @@ export { advanceState } from './advance.js';
 export { checkPositions, fileStateStore } from './file-store.js';
 export { fileLocker } from './lock.js';
 export { collectorWindow, collectSlices, parseDateFlag, resolveRunWindow, sliceRequest } from './window.js';
-export { cleanLeftovers, createRunDir, RUN_DIR_PREFIX } from './leftovers.js';
-export type { Leftovers } from './leftovers.js';
+export { cleanLeftovers } from './leftovers.js';

@@ -25,11 +25,6 @@ export async function createRunDir(tmpDir: string): Promise<string> {
   return dir;
 }
 
-/** Forgets a run directory once removed. */
-export function forgetRunDir(dir: string): void {
-  createdHere.delete(dir);
-}
-
 function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadConfigWithSources } from '../../src/config/load.js';
-import { configShape, coordinationShape, redactShape, shipShape } from '../../src/config/schema.js';
+import { configShape, coordinationShape, shipShape } from '../../src/config/schema.js';
 import { AppError } from '../../src/errors.js';
 import { checkPositions, fileStateStore, parseState, serializeState } from '../../src/state/file-store.js';
 import type { State } from '../../src/types.js';

@@ -115,7 +115,7 @@ async function trackOne(client: TrackClient, trackUrl: string, id: string, signa
   }
   try {
     const body = JSON.parse(answer.body) as Record<string, unknown>;
-    const text = (value: unknown): string | null => (value === undefined || value === null ? null : escapeControlLine(String(value)));
+    const text = (value: unknown): string | null => (value === undefined || value === null ? null : escapeControlLine(typeof value === 'string' ? value : JSON.stringify(value)));
     return { ...row, status: text(body.status), statusMsg: text(body.status_msg), date: text(body.date) };
   } catch {
     return { ...row, error: `200 without a JSON body: ${escapeControlLine(bodySnippet(answer.body))}` };
