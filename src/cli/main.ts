@@ -55,7 +55,7 @@ export async function main(argv: readonly string[], out: Output = processOutput(
     const run = history ? (recorder = new history.RunRecorder({ version: toolVersion(), warn: (text) => out.note(text) })) : undefined;
     const program = buildProgram(out, controller.signal, (outcome) => (status = OUTCOME_EXIT[outcome]), run);
     if (run) program.hook('preAction', (_root, action) => beginRecording(run, action));
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
   } catch (err) {
     status = exitStatusOf(err, out, stoppedBy);
     // With --json, a script reading stdout gets the error too (contract §7).

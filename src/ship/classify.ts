@@ -107,7 +107,7 @@ export function requestIdOf(body: Buffer | string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && 'request_id' in parsed) {
-      const id = (parsed as { request_id: unknown }).request_id;
+      const id = parsed.request_id;
       if ((typeof id === 'string' && id !== '') || typeof id === 'number') return String(id);
     }
   } catch {

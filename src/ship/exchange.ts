@@ -86,7 +86,7 @@ export function exchange(client: Got, request: ExchangeRequest): Promise<Answer>
     });
     stream.on('error', (err: unknown) => {
       const timedOut = timer.signal.aborted && !request.signal?.aborted;
-      const error = timedOut ? timer.signal.reason : err;
+      const error: unknown = timedOut ? (timer.signal.reason as unknown) : err;
       if (head) {
         const why = timedOut ? `it did not end within ${request.timeoutMs} ms (ship.timeoutMs)` : `the connection broke (${describe(err)})`;
         settle({ ...head, kind: 'broken', body: body(), reason: why });

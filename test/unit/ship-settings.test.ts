@@ -56,7 +56,7 @@ describe('shippingProblem', () => {
       ['http_proxy', { url: 'http://localhost/up', auth: 'identity', identity: 'eyJ9' }, { http_proxy: 'http://proxy.corp:3128' }],
       ['ship.proxy', { url: 'http://127.0.0.1/up', auth: 'bearer', token: 't', proxy: 'http://proxy.corp:3128' }, { NO_PROXY: '127.0.0.1' }],
     ] as const) {
-      const problem = shippingProblem(makeShipConfig(config as Partial<ShipConfig>), { ...env });
+      const problem = shippingProblem(makeShipConfig(config), { ...env });
       assert.match(problem ?? '', /ship\.url: .*clear text through the proxy http:\/\/proxy\.corp:3128/, name);
     }
     // NO_PROXY takes the environment's proxy out of the way.
