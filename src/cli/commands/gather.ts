@@ -16,7 +16,7 @@ import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
 import { ProgressDisplay, type PlannedCollector } from '../progress.js';
 import { setup, type CommonFlags } from '../setup.js';
-import { didYouMean } from '../suggest.js';
+import { closest } from '../../collect/suggest.js';
 import { gatherSummary } from '../summary.js';
 
 export interface GatherFlags extends CommonFlags {
@@ -44,7 +44,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
     const unknown = only.filter((k) => !known.has(k));
     if (unknown.length > 0) {
       const named = unknown.map((k) => {
-        const suggestion = didYouMean(k, [...known]);
+        const suggestion = closest(k, known);
         return suggestion ? `${k} (did you mean ${suggestion}?)` : k;
       });
       throw usageError(`--only: unknown key${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; known keys: ${[...known].join(', ')}`);

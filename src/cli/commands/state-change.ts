@@ -12,7 +12,7 @@ import type { Locker, State, StateStore } from '../../types.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
-import { didYouMean } from '../suggest.js';
+import { closest } from '../../collect/suggest.js';
 
 /** How far ahead of the clock a DATE may be (the contract's tolerance for clocks that differ a little). */
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
@@ -96,7 +96,7 @@ async function checkKnownKey(command: string, key: string, collectorsDir: string
   }
   if (keys.includes(key)) return;
   const known = [...new Set([...keys, ...Object.keys(state.entries)])].sort();
-  const suggestion = didYouMean(key, known);
+  const suggestion = closest(key, known);
   throw usageError(
     `${command}: unknown key ${key}${suggestion ? ` (did you mean ${suggestion}?)` : ''}; ` +
       `it is neither a collector's key nor in the state; known keys: ${known.join(', ') || 'none'}`,
