@@ -94,7 +94,11 @@ test('after a final 401 nothing more is uploaded and nothing advances', async (t
   const { report, store } = await ship(ws, ingress, memoryStore({ version: 1, lastGather: null, entries: { daily: new Date('2026-11-20T00:00:00.000Z') } }));
   assert.equal(ingress.requests.length, 1);
   assert.ok(report.tarballs.every((t) => !t.shipped));
-  assert.equal((await readdir(join(ws.output, 'failed'))).length, 3);
+  // How many tarballs were written before the 401 arrived depends on timing (collections run at the same time and
+  // none starts after it); each one written is kept in failed/, and the report says so.
+  const kept = report.tarballs.filter((t) => t.disposition === 'failed');
+  assert.ok(kept.length >= 1);
+  assert.equal((await readdir(join(ws.output, 'failed'))).length, kept.length);
   assert.deepEqual(store.current.entries, { daily: new Date('2026-11-20T00:00:00.000Z'), hosts: new Date('2026-10-31T01:33:06.000Z') });
 });
 
