@@ -254,7 +254,9 @@ const loadYamlSafely: Loader = async (file, content) => {
   } catch (err) {
     const { reason, mark } = err as { reason?: string; mark?: { line: number; column: number } };
     const where = mark ? ` at line ${mark.line + 1}, column ${mark.column + 1}` : '';
-    throw new Error(`invalid YAML${where}: ${reason ?? 'cannot be parsed'}`);
+    // js-yaml quotes names from the source in its reasons (`unidentified alias "…"`): keep the reason, not the text.
+    const safe = (reason ?? 'cannot be parsed').replace(/"(?:[^"\\]|\\.)*"/g, (quoted) => (quoted.length > 5 ? '"…"' : quoted));
+    throw new Error(`invalid YAML${where}: ${safe}`);
   }
 };
 
