@@ -61,7 +61,7 @@ export async function checkCommand(flags: CheckFlags, out: Output, signal: Abort
   const problems: { exitCode: number; message: string }[] = [];
   const problem = (exitCode: number, message: string): void => void problems.push({ exitCode, message });
 
-  const collectors = await checkCollectors(config.collectors);
+  const collectors = await checkCollectors(config.collectors, config.collectorTimeoutMs);
   if (collectors.error !== null) problem(2, collectors.error);
 
   const locations = [await checkFolder('output', config.output), await checkFolder('tmpDir', config.tmpDir)];
@@ -100,11 +100,11 @@ export async function checkCommand(flags: CheckFlags, out: Output, signal: Abort
 
 const dirnameOf = (file: string): string => file.slice(0, Math.max(1, file.lastIndexOf('/')));
 
-async function checkCollectors(dir: string): Promise<CheckReport['collectors']> {
+async function checkCollectors(dir: string, timeoutMs: number): Promise<CheckReport['collectors']> {
   let loaded: LoadedCollector[] = [];
   let error: string | null = null;
   try {
-    loaded = await loadCollectors(dir);
+    loaded = await loadCollectors(dir, { timeoutMs });
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     error = err.message;

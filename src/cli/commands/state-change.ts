@@ -68,7 +68,7 @@ async function changeState(
   let result: StateChange;
   try {
     const state = await store.read();
-    if (!Object.hasOwn(state.entries, key)) await checkKnownKey(command, key, config.collectors, state);
+    if (!Object.hasOwn(state.entries, key)) await checkKnownKey(command, key, config, state);
     // The cluster's clock (§8) when the store has one (PostgreSQL), else this machine's.
     const now = (await (store as { now?: () => Promise<Date> }).now?.()) ?? new Date();
     const next = await change(state, now);
@@ -83,10 +83,10 @@ async function changeState(
 }
 
 /** A KEY must be a collector's key or already in the state (contract §7); a typo is exit 2 with a suggestion. */
-async function checkKnownKey(command: string, key: string, collectorsDir: string, state: State): Promise<void> {
+async function checkKnownKey(command: string, key: string, config: { collectors: string; collectorTimeoutMs: number }, state: State): Promise<void> {
   let keys: string[];
   try {
-    keys = (await loadCollectors(collectorsDir)).map((l) => l.collector.key).filter((k) => k !== 'config');
+    keys = (await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs })).map((l) => l.collector.key).filter((k) => k !== 'config');
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     throw usageError(
