@@ -50,7 +50,9 @@ export function clearSecrets(): void {
 /** Credentials in a URL (`scheme://user:password@`): the password goes, whatever it is. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/@:'"]*):([^\s/@'"]+)@/gi;
 /** A header that carries a credential, in a log line, a JSON dump or an echoed request. */
-const CREDENTIAL_HEADER = /((?:proxy-)?authorization|x-rh-identity)(["']?\s*[:=]\s*["']?)(?:(basic|bearer)\s+)?[^\s"',;}]+/gi;
+// The value stops at a backslash too: inside a JSON string (`--json`), `\"` closes it, and eating the backslash
+// would break the document.
+const CREDENTIAL_HEADER = /((?:proxy-)?authorization|x-rh-identity)(\\?["']?\s*[:=]\s*\\?["']?)(?:(basic|bearer)\s+)?[^\s"'\\,;}]+/gi;
 
 /** Replaces every registered secret, in any of its forms, and credentials in URLs and headers, with `***`. */
 export function redactSecrets(text: string): string {

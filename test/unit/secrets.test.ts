@@ -152,3 +152,11 @@ describe('installOutputBoundary', () => {
     assert.equal(Buffer.concat(chunks).toString(), 'a *** b\ncsi \\u009b2J\nc *** d\n***planted-secret-42\n');
   });
 });
+
+it('a credential header inside a JSON string is masked without breaking the document', () => {
+  // Found by the ingress fuzz: an echoed `Authorization: Basic …` followed by JSON, inside `--json`'s error text.
+  const doc = JSON.stringify({ error: 'HTTP 200: Authorization: Basic ZnotdXNlci1RNzpm={"user":"u"}', nested: JSON.stringify({ authorization: 'Bearer abc123' }) });
+  const masked = redactSecrets(doc);
+  assert.doesNotMatch(masked, /ZnotdXNlci1RNzpm|abc123/);
+  assert.doesNotThrow(() => JSON.parse(masked) as unknown);
+});
