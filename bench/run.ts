@@ -105,6 +105,8 @@ function build(): void {
   if (tsc.status !== 0) process.stderr.write('warning: tsc reported errors (someone else\'s work in progress?); its output is used\n');
   copyFileSync(join(ROOT, 'package.json'), join(CLI, 'package.json'));
   copyFileSync(join(ROOT, 'bin', 'analytics-collect'), join(CLI, 'bin', 'analytics-collect'));
+  // The bin is CommonJS through its own package.json (start-up): copy that marker too.
+  copyFileSync(join(ROOT, 'bin', 'package.json'), join(CLI, 'bin', 'package.json'));
 }
 
 function has(command: string): boolean {
