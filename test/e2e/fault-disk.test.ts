@@ -92,7 +92,9 @@ describe('disk full', { concurrency: 2 }, () => {
   it(
     'a collector that fills tmpDir with plain writes and fails does not make the collectors after it fail',
     async (t) => {
-      const setup = await projectWithSmallFs(t, { tmpDir: './small/tmp' });
+      // One collection at a time: "after it" means after (with concurrency, `small` could run while `fill` fills
+      // the disk, and fail for a reason this test is not about).
+      const setup = await projectWithSmallFs(t, { tmpDir: './small/tmp', concurrency: 1 });
       if (!setup) return;
       const { p, fs } = setup;
       try {
