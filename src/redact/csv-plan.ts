@@ -2,19 +2,26 @@
  * What happens to each column of one CSV file, decided once from its header (contract §10): `drop` first, then
  * `hash` (of the original value), then `mask` (on the values not hashed).
  */
-import { CachedHash, type Hmac32 } from './hmac.js';
-import { applyMasks, masksFor } from './mask.js';
-import { RedactionError, type EffectiveRules, type MaskRule } from './types.js';
+import { ColumnHash } from './csv-hash.js';
+import type { Hmac32 } from './hmac.js';
+import { Masker, masksFor } from './mask.js';
+import { RedactionError, type EffectiveRules } from './types.js';
+
+/** What happens to an input column (values of {@link CsvPlan.kinds}). */
+export const DROP = 0;
+export const KEEP = 1;
+export const HASH = 2;
+export const MASK = 3;
 
 type Column =
-  | { kind: 'keep'; index: number }
-  | { kind: 'hash'; index: number; hash: CachedHash }
-  | { kind: 'mask'; index: number; masks: readonly MaskRule[] };
+  | { kind: typeof KEEP; index: number }
+  | { kind: typeof HASH; index: number; hmac: Hmac32 }
+  | { kind: typeof MASK; index: number; masker: Masker };
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
-/** A field as RFC 4180 writes it (csv-stringify's quoting). */
-function quoteField(text: string): string {
+/** A field as RFC 4180 writes it (csv-stringify's quoting, as `CsvFileSplitter` writes a string). */
+export function quoteField(text: string): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -27,6 +34,14 @@ export class CsvPlan {
   readonly hashed: string[];
   /** Values a mask changed so far. */
   masked = 0;
+  /** Per input column: {@link DROP}, {@link KEEP}, {@link HASH} or {@link MASK}. */
+  readonly kinds: Uint8Array;
+  /** Per input column: its hash (for HASH), or undefined. */
+  readonly hashes: (ColumnHash | undefined)[];
+  /** Per input column: its masks (for MASK), or undefined. */
+  readonly maskers: (Masker | undefined)[];
+  /** The input index of the last column written (-1 when every column is dropped). */
+  readonly lastKept: number;
   readonly #columns: Column[];
   /** The output record, reused (the splitter formats it before `write()` returns). */
   readonly #out: string[];
@@ -47,22 +62,35 @@ export class CsvPlan {
     this.width = names.length;
     this.dropped = [...rules.drop].filter((name) => present.has(name));
     this.hashed = [...rules.hash].filter((name) => present.has(name));
-    const caches = new Map<string, CachedHash>();
     this.#columns = [];
     this.columns = [];
+    this.kinds = new Uint8Array(names.length);
+    this.hashes = names.map(() => undefined);
+    this.maskers = names.map(() => undefined);
+    let lastKept = -1;
     names.forEach((name, index) => {
       if (rules.drop.has(name)) return;
       this.columns.push(name);
+      lastKept = index;
       if (rules.hash.has(name)) {
         if (hmac === null) throw new Error('internal: a hash rule without a key');
-        let hash = caches.get(name);
-        if (hash === undefined) caches.set(name, (hash = new CachedHash(hmac)));
-        this.#columns.push({ kind: 'hash', index, hash });
+        this.kinds[index] = HASH;
+        this.hashes[index] = new ColumnHash(hmac);
+        this.#columns.push({ kind: HASH, index, hmac });
         return;
       }
       const masks = masksFor(rules.mask, name);
-      this.#columns.push(masks.length === 0 ? { kind: 'keep', index } : { kind: 'mask', index, masks });
+      if (masks.length === 0) {
+        this.kinds[index] = KEEP;
+        this.#columns.push({ kind: KEEP, index });
+        return;
+      }
+      const masker = new Masker(masks);
+      this.kinds[index] = MASK;
+      this.maskers[index] = masker;
+      this.#columns.push({ kind: MASK, index, masker });
     });
+    this.lastKept = lastKept;
     this.#out = new Array<string>(this.#columns.length).fill('');
   }
 
@@ -83,12 +111,12 @@ export class CsvPlan {
     for (let c = 0; c < columns.length; c++) {
       const column = columns[c]!;
       const value = fields[column.index]!;
-      if (column.kind === 'keep') {
+      if (column.kind === KEEP) {
         out[c] = value;
-      } else if (column.kind === 'hash') {
-        out[c] = value === '' ? value : column.hash.digest(value);
+      } else if (column.kind === HASH) {
+        out[c] = value === '' ? value : column.hmac.digest(value);
       } else {
-        const masked = applyMasks(value, column.masks);
+        const masked = column.masker.apply(value);
         if (masked !== value) this.masked++;
         out[c] = masked;
       }

@@ -1,0 +1,247 @@
+/**
+ * The fast path of CSV redaction: whole records of valid UTF-8 in, redacted records out, on the bytes. A kept
+ * field's bytes are copied as they were read (RFC 4180 quoting is canonical: a field needs quotes exactly when
+ * it holds `"`, `,`, CR or LF, so the input's quoting is the output's, but for needless quotes, which are
+ * dropped); a hashed value's bytes go into the HMAC and its hex digits into the output; only masked fields are
+ * made into strings, for the regular expressions. The output is byte for byte what the text path (csv.ts) makes
+ * by parsing into strings and formatting them as `CsvFileSplitter` writes a row.
+ *
+ * A record this path does not take — one that breaks RFC 4180 or has another number of fields than the header —
+ * stops it before anything of that record is written; the text path then reads on from there and reports it.
+ */
+import { isAscii } from 'node:buffer';
+import type { CsvOut } from './csv-out.js';
+import { DROP, HASH, KEEP, quoteField, type CsvPlan } from './csv-plan.js';
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Field flags: quoted in the input. */
+const QUOTED = 1;
+/** Quoted, with a doubled quote inside (the value differs from the bytes between the quotes). */
+const ESCAPED = 2;
+/** Must be quoted in the output: holds `"`, `,`, CR or LF. */
+const SPECIAL = 4;
+/** Fields up to this long are copied by a loop: cheaper than a call into `Buffer#copy`. */
+const COPY_BY_LOOP = 64;
+
+export class ByteRecords {
+  /** Records redacted so far. */
+  count = 0;
+  readonly #plan: CsvPlan;
+  readonly #out: CsvOut;
+  readonly #width: number;
+  /** Where each field of the current record starts and ends in the input (inside the quotes), and its flags. */
+  readonly #starts: Int32Array;
+  readonly #ends: Int32Array;
+  readonly #flags: Uint8Array;
+  /** Output bytes the current record can take at most, but for changed masked values. */
+  #room = 0;
+  /** A quoted value with doubled quotes, undoubled, for the hash: `#scratch[0, #undoubled)`. */
+  #scratch = Buffer.allocUnsafeSlow(256);
+  #undoubled = 0;
+  /**
+   * The chunk `[#textAt, #textEnd)` as text when it is ASCII (a byte is a character), made on the first masked
+   * field.
+   */
+  #text: string | undefined;
+  #textAt = 0;
+  #textEnd = 0;
+
+  constructor(plan: CsvPlan, out: CsvOut) {
+    this.#plan = plan;
+    this.#out = out;
+    this.#width = plan.width;
+    this.#starts = new Int32Array(plan.width);
+    this.#ends = new Int32Array(plan.width);
+    this.#flags = new Uint8Array(plan.width);
+  }
+
+  /**
+   * Redacts the records of `bytes[start, end)`: whole records of valid UTF-8 (the last may lack its line end only
+   * at the end of the input). Returns `end`, or the start of the first record not taken.
+   */
+  records(bytes: Buffer, start: number, end: number): number {
+    const ascii = isAscii(bytes.subarray(start, end));
+    this.#text = undefined;
+    this.#textEnd = end;
+    const width = this.#width;
+    let p = start;
+    while (p < end) {
+      const next = this.#parse(bytes, p, end);
+      if (next === -1) break;
+      // Room for the whole record but changed masked values: every field copied (quotes added at most), every
+      // hash, a separator per field.
+      this.#room = next - p + width * 35;
+      this.#out.reserve(this.#room);
+      this.#write(bytes, ascii);
+      this.count++;
+      p = next;
+    }
+    this.#text = undefined;
+    return p;
+  }
+
+  /** Reads the record at `p` into the field bounds; returns where the next one starts, or -1. */
+  #parse(src: Buffer, p: number, end: number): number {
+    const last = this.#width - 1;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    const flags = this.#flags;
+    for (let i = 0; ; i++) {
+      let flag = 0;
+      let q: number;
+      if (p < end && src[p] === QUOTE) {
+        flag = QUOTED;
+        q = p + 1;
+        for (;;) {
+          if (q >= end) return -1; // a quote never closed
+          const c = src[q]!;
+          // `"`, `,`, CR and LF are all below or at the comma.
+          if (c <= COMMA) {
+            if (c === QUOTE) {
+              if (q + 1 < end && src[q + 1] === QUOTE) {
+                flag |= ESCAPED | SPECIAL;
+                q += 2;
+                continue;
+              }
+              break;
+            }
+            if (c === COMMA || c === CR || c === LF) flag |= SPECIAL;
+          }
+          q++;
+        }
+        starts[i] = p + 1;
+        ends[i] = q;
+        p = q + 1;
+      } else {
+        q = p;
+        for (; q < end; q++) {
+          const c = src[q]!;
+          if (c > COMMA) continue;
+          if (c === COMMA || c === LF) break;
+          if (c === QUOTE) return -1; // a quote inside an unquoted field
+          if (c === CR) {
+            // CR before LF (or at the very end) is the line end; any other CR is text, and needs quotes.
+            if (q + 1 === end || src[q + 1] === LF) break;
+            flag |= SPECIAL;
+          }
+        }
+        starts[i] = p;
+        ends[i] = q;
+        p = q;
+      }
+      flags[i] = flag;
+      // After the field: a comma, or the record's end (LF, CRLF, the end of the input).
+      if (p >= end) return i === last ? end : -1;
+      const c = src[p];
+      if (c === COMMA) {
+        if (i === last) return -1;
+        p++;
+        continue;
+      }
+      if (c === CR) {
+        if (p + 1 === end) return i === last ? end : -1;
+        if (src[p + 1] !== LF) return -1; // text after a closing quote
+        p++;
+      } else if (c !== LF) {
+        return -1; // text after a closing quote
+      }
+      return i === last ? p + 1 : -1;
+    }
+  }
+
+  /** Writes the redacted record whose fields {@link #parse} found; room was reserved. */
+  #write(src: Buffer, ascii: boolean): void {
+    const plan = this.#plan;
+    const { kinds, lastKept } = plan;
+    const out = this.#out;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    const flags = this.#flags;
+    for (let i = 0; i <= lastKept; i++) {
+      const kind = kinds[i];
+      if (kind === DROP) continue;
+      const s = starts[i]!;
+      const e = ends[i]!;
+      const flag = flags[i]!;
+      if (kind === KEEP) {
+        this.#copy(src, s, e, flag);
+      } else if (kind === HASH) {
+        if (e > s) {
+          let bytes: Uint8Array = src;
+          let from = s;
+          let to = e;
+          if ((flag & ESCAPED) !== 0) {
+            bytes = this.#undouble(src, s, e);
+            from = 0;
+            to = this.#undoubled;
+          }
+          plan.hashes[i]!.write(bytes, from, to, out.buf, out.at);
+          out.at += 32;
+        }
+      } else {
+        let value = ascii ? this.#slice(src, s, e) : src.toString('utf8', s, e);
+        if ((flag & ESCAPED) !== 0) value = value.replaceAll('""', '"');
+        const masked = plan.maskers[i]!.apply(value);
+        if (masked === value) {
+          this.#copy(src, s, e, flag);
+        } else {
+          plan.masked++;
+          out.writeText(quoteField(masked));
+          out.reserve(this.#room); // the text may have taken a new buffer
+        }
+      }
+      out.buf[out.at++] = i === lastKept ? LF : COMMA;
+    }
+  }
+
+  /** Copies a field as it was read: quoted when it must be, unquoted when it need not be. */
+  #copy(src: Buffer, s: number, e: number, flag: number): void {
+    const out = this.#out;
+    if ((flag & SPECIAL) !== 0) {
+      // A quoted field keeps its quotes (and its doubled quotes); an unquoted one with a CR in it gets them.
+      if ((flag & QUOTED) !== 0) {
+        s--;
+        e++;
+      } else {
+        out.buf[out.at++] = QUOTE;
+      }
+    }
+    const buf = out.buf;
+    let at = out.at;
+    if (e - s <= COPY_BY_LOOP) {
+      for (let j = s; j < e; j++) buf[at++] = src[j]!;
+    } else {
+      at += src.copy(buf, at, s, e);
+    }
+    if ((flag & (SPECIAL | QUOTED)) === SPECIAL) buf[at++] = QUOTE;
+    out.at = at;
+  }
+
+  /** The field's text, from the chunk decoded once (ASCII: one byte is one character). */
+  #slice(src: Buffer, s: number, e: number): string {
+    if (this.#text === undefined) {
+      // From the first masked field on: what came before it is not needed.
+      this.#textAt = s;
+      this.#text = src.toString('latin1', s, this.#textEnd);
+    }
+    return this.#text.slice(s - this.#textAt, e - this.#textAt);
+  }
+
+  /** `src[s, e)` with each `""` made one `"`, in the scratch buffer (length in {@link #undoubled}). */
+  #undouble(src: Buffer, s: number, e: number): Buffer {
+    if (this.#scratch.length < e - s) this.#scratch = Buffer.allocUnsafeSlow(Math.max(e - s, this.#scratch.length * 2));
+    const scratch = this.#scratch;
+    let n = 0;
+    for (let j = s; j < e; j++) {
+      const c = src[j]!;
+      scratch[n++] = c;
+      if (c === QUOTE) j++;
+    }
+    this.#undoubled = n;
+    return scratch;
+  }
+}

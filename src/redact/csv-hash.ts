@@ -1,0 +1,116 @@
+/**
+ * The `hash` action on one CSV column, bytes in, hex digits out: the value's UTF-8 bytes go straight into the
+ * HMAC and its 32 hex digits straight into the output, with no string made on the way. Values such as user and
+ * host names repeat, so recent results are kept in a small table keyed by the bytes themselves.
+ */
+import type { Hmac32 } from './hmac.js';
+
+/** Entries kept at most; the table is emptied all at once when full. */
+const CACHE_ENTRIES = 4096;
+/** Open-addressing slots: twice the entries, so probes stay short. */
+const SLOTS = CACHE_ENTRIES * 2;
+/** Bytes of the keys and their digests; also emptied when full. */
+const ARENA_BYTES = 256 * 1024;
+/** A longer value is not kept: it would take the room of many short ones, and repeats less. */
+const MAX_KEY_BYTES = 1024;
+/** Lookups after which a cache that hits less than {@link MIN_HIT_RATE} of the time is switched off. */
+const PROBE_LOOKUPS = 4096;
+const MIN_HIT_RATE = 0.2;
+const DIGEST = 32;
+
+/**
+ * A column's hash with a bounded cache (at most {@link ARENA_BYTES} and a few tables, whatever the file's size).
+ * A column of unique values (ids) would only pay for the cache, so it is switched off when it hits too rarely.
+ */
+export class ColumnHash {
+  readonly #hmac: Hmac32;
+  #cache: ByteCache | undefined = new ByteCache();
+  #lookups = 0;
+  #hits = 0;
+
+  constructor(hmac: Hmac32) {
+    this.#hmac = hmac;
+  }
+
+  /** Writes the 32 hex digits of the keyed hash of `bytes[start, end)` into `out[at, at + 32)`. */
+  write(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
+    const cache = this.#cache;
+    if (cache === undefined || end - start > MAX_KEY_BYTES) {
+      this.#hmac.digestInto(bytes, start, end, out, at);
+      return;
+    }
+    if (++this.#lookups === PROBE_LOOKUPS && this.#hits < PROBE_LOOKUPS * MIN_HIT_RATE) this.#cache = undefined;
+    if (cache.copy(bytes, start, end, out, at)) {
+      this.#hits++;
+      return;
+    }
+    this.#hmac.digestInto(bytes, start, end, out, at);
+    cache.add(bytes, start, end, out, at);
+  }
+}
+
+/** Byte strings → their 32-byte digests: open addressing over an arena, emptied all at once when full. */
+class ByteCache {
+  /** Entry index + 1 per slot; 0: empty. */
+  readonly #slots = new Int32Array(SLOTS);
+  readonly #keyAt = new Int32Array(CACHE_ENTRIES);
+  readonly #keyLength = new Int32Array(CACHE_ENTRIES);
+  readonly #keyHash = new Int32Array(CACHE_ENTRIES);
+  /** Per entry: the key's bytes, then its digest. */
+  readonly #arena = new Uint8Array(ARENA_BYTES);
+  #entries = 0;
+  #used = 0;
+  /** Slot and hash of the last miss, for the `add` that follows it. */
+  #slot = 0;
+  #hash = 0;
+
+  /** Copies the digest of `bytes[start, end)` into `out` at `at`, if known. */
+  copy(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): boolean {
+    // FNV-1a over the bytes.
+    let hash = 0x811c9dc5 | 0;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const slots = this.#slots;
+    const arena = this.#arena;
+    const length = end - start;
+    let slot = hash & (SLOTS - 1);
+    for (;;) {
+      const entry = slots[slot]! - 1;
+      if (entry === -1) break;
+      if (this.#keyHash[entry] === hash && this.#keyLength[entry] === length) {
+        const keyAt = this.#keyAt[entry]!;
+        let i = 0;
+        while (i < length && arena[keyAt + i] === bytes[start + i]) i++;
+        if (i === length) {
+          const from = keyAt + length;
+          for (let j = 0; j < DIGEST; j++) out[at + j] = arena[from + j]!;
+          return true;
+        }
+      }
+      slot = (slot + 1) & (SLOTS - 1);
+    }
+    this.#slot = slot;
+    this.#hash = hash;
+    return false;
+  }
+
+  /** Keeps the digest at `digest[at, at + 32)` of `bytes[start, end)`, after a `copy` that missed it. */
+  add(bytes: Uint8Array, start: number, end: number, digest: Uint8Array, at: number): void {
+    const length = end - start;
+    if (this.#entries === CACHE_ENTRIES || this.#used + length + DIGEST > ARENA_BYTES) {
+      this.#slots.fill(0);
+      this.#entries = 0;
+      this.#used = 0;
+      // The slot found by the miss was free in the table just emptied, and still is.
+    }
+    const arena = this.#arena;
+    const keyAt = this.#used;
+    for (let i = 0; i < length; i++) arena[keyAt + i] = bytes[start + i]!;
+    for (let j = 0; j < DIGEST; j++) arena[keyAt + length + j] = digest[at + j]!;
+    const entry = this.#entries++;
+    this.#keyAt[entry] = keyAt;
+    this.#keyLength[entry] = length;
+    this.#keyHash[entry] = this.#hash;
+    this.#slots[this.#slot] = entry + 1;
+    this.#used += length + DIGEST;
+  }
+}
