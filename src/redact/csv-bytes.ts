@@ -182,6 +182,8 @@ export class ByteRecords {
           plan.hashes[i]!.write(bytes, from, to, out.buf, out.at);
           out.at += 32;
         }
+      } else if (!plan.maskers[i]!.mayChange(src, s, e)) {
+        this.#copy(src, s, e, flag);
       } else {
         let value = ascii ? this.#slice(src, s, e) : src.toString('utf8', s, e);
         if ((flag & ESCAPED) !== 0) value = value.replaceAll('""', '"');

@@ -24,15 +24,42 @@ export function masksFor(masks: readonly MaskRule[], column: string): MaskRule[]
  * (test, from index 0) has nothing for `replace` to replace; a sticky pattern is not tested first.
  */
 export class Masker {
-  readonly #rules: { pattern: RegExp; test: RegExp | null; replace: string }[];
+  readonly #rules: { pattern: RegExp; test: RegExp | null; replace: string; required: Uint8Array | null }[];
 
   constructor(masks: readonly MaskRule[]) {
-    this.#rules = masks.map((rule) => ({
-      pattern: rule.pattern,
-      // Without `g` (and not sticky), test() starts at 0 and leaves lastIndex alone.
-      test: rule.pattern.sticky ? null : new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '')),
-      replace: rule.replace,
-    }));
+    this.#rules = masks.map((rule) => {
+      const required = requiredChars(rule.pattern);
+      return {
+        pattern: rule.pattern,
+        // Without `g` (and not sticky), test() starts at 0 and leaves lastIndex alone.
+        test: rule.pattern.sticky ? null : new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '')),
+        replace: rule.replace,
+        required: required === null || required.size === 0 ? null : Uint8Array.from(required),
+      };
+    });
+  }
+
+  /**
+   * False when no rule can match the value whose UTF-8 is `bytes[start, end)` (it lacks a character some rule's
+   * every match holds: see {@link requiredChars}), so {@link apply} would return it unchanged. A rule that
+   * matches nothing changes nothing, so the next one sees the same value. ASCII bytes occur in UTF-8 only as
+   * themselves, and a quoted field's doubled quotes hold the same characters as its value.
+   */
+  mayChange(bytes: Uint8Array, start: number, end: number): boolean {
+    const rules = this.#rules;
+    for (let r = 0; r < rules.length; r++) {
+      const required = rules[r]!.required;
+      if (required === null) return true;
+      let all = true;
+      for (let k = 0; k < required.length && all; k++) {
+        const c = required[k];
+        let j = start;
+        while (j < end && bytes[j] !== c) j++;
+        all = j < end;
+      }
+      if (all) return true;
+    }
+    return false;
   }
 
   /** `value` with every rule applied; the same string when no rule matched. */
@@ -46,4 +73,122 @@ export class Masker {
     }
     return out;
   }
+}
+
+/**
+ * ASCII characters that every match of `pattern` contains (as character codes), found from its source; null
+ * when the pattern uses anything this reading does not follow (then nothing is known). A value without one of
+ * them cannot match, so the mask is not run on it: a pattern for IPv4 addresses needs a `.`, one for e-mail
+ * addresses an `@`, and most values of most columns have neither.
+ *
+ * The reading is deliberately small and errs towards knowing nothing: literal characters and escaped punctuation
+ * count; classes, `.`, `\d`-like escapes, anchors and lookarounds require nothing; a quantified atom counts only
+ * if it must occur at least once; a group's requirement is what all its alternatives require. The flags `i`
+ * (case folding) and `v`, and any escape or group syntax not listed here, give null.
+ */
+export function requiredChars(pattern: RegExp): Set<number> | null {
+  if (pattern.flags.includes('i') || pattern.flags.includes('v')) return null;
+  const src = pattern.source;
+  let i = 0;
+  const none = (): Set<number> => new Set<number>();
+
+  /** Alternatives up to `)` or the end: what they all require. */
+  const alternatives = (): Set<number> | null => {
+    let all: Set<number> | undefined;
+    for (;;) {
+      const seq = sequence();
+      if (seq === null) return null;
+      all = all === undefined ? seq : new Set([...all].filter((c) => seq.has(c)));
+      if (src[i] !== '|') return all;
+      i++;
+    }
+  };
+
+  const sequence = (): Set<number> | null => {
+    const required = none();
+    while (i < src.length && src[i] !== '|' && src[i] !== ')') {
+      const chars = atom();
+      if (chars === null) return null;
+      const min = quantifier();
+      if (min === null) return null;
+      if (min > 0) for (const c of chars) required.add(c);
+    }
+    return required;
+  };
+
+  /** The atom at `i` and what it requires when it matches once. */
+  const atom = (): Set<number> | null => {
+    const c = src[i]!;
+    if (c === '(') {
+      i++;
+      let look = false;
+      if (src.startsWith('?:', i)) {
+        i += 2;
+      } else if (src.startsWith('?=', i) || src.startsWith('?!', i)) {
+        i += 2;
+        look = true;
+      } else if (src.startsWith('?<=', i) || src.startsWith('?<!', i)) {
+        i += 3;
+        look = true;
+      } else if (src.startsWith('?<', i)) {
+        const close = src.indexOf('>', i);
+        if (close === -1) return null;
+        i = close + 1;
+      } else if (src[i] === '?') {
+        return null;
+      }
+      const inner = alternatives();
+      if (inner === null || src[i] !== ')') return null;
+      i++;
+      return look ? none() : inner;
+    }
+    if (c === '[') {
+      // A class: up to the first `]` not escaped (in JavaScript `[]` is a class, the empty one).
+      i++;
+      if (src[i] === '^') i++;
+      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+      if (i >= src.length) return null;
+      i++;
+      return none();
+    }
+    if (c === '\\') {
+      const d = src[i + 1] ?? '';
+      i += 2;
+      if ('dDwWsSbB'.includes(d) && d !== '') return none();
+      if (d === 'n') return new Set([0x0a]);
+      if (d === 'r') return new Set([0x0d]);
+      if (d === 't') return new Set([0x09]);
+      if (d !== '' && '.\\/-^$*+?()[]{}|'.includes(d)) return new Set([d.charCodeAt(0)]);
+      return null;
+    }
+    if (c === '*' || c === '+' || c === '?' || c === '{') return null;
+    i++;
+    if (c === '.' || c === '^' || c === '$') return none();
+    const code = c.charCodeAt(0);
+    return code < 0x80 ? new Set([code]) : none();
+  };
+
+  /** The quantifier at `i` (with its `?`), as its least count: 1 when there is none. */
+  const quantifier = (): number | null => {
+    let min = 1;
+    const c = src[i];
+    if (c === '*' || c === '?') {
+      min = 0;
+      i++;
+    } else if (c === '+') {
+      i++;
+    } else if (c === '{') {
+      const m = /^\{(\d+)(?:,\d*)?\}/.exec(src.slice(i));
+      if (m === null) return null;
+      min = Number(m[1]);
+      i += m[0].length;
+    } else {
+      return 1;
+    }
+    if (src[i] === '?') i++;
+    return min;
+  };
+
+  const required = alternatives();
+  return required === null || i !== src.length ? null : required;
 }

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Masker, requiredChars } from '../../src/redact/mask.js';
+
+const chars = (pattern: string, flags = 'gu'): string | null => {
+  const required = requiredChars(new RegExp(pattern, flags));
+  return required === null ? null : String.fromCharCode(...[...required].sort((a, b) => a - b));
+};
+
+describe('requiredChars', () => {
+  it('finds the characters every match holds, and knows nothing where it cannot tell', () => {
+    assert.equal(chars('\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b'), '.');
+    assert.equal(chars('[\\w.+-]+@[\\w-]+\\.[\\w.]+'), '.@');
+    assert.equal(chars('ab|ac'), 'a');
+    assert.equal(chars('(?:ab)?c|dc'), 'c');
+    assert.equal(chars('a{0,2}b{2}'), 'b');
+    assert.equal(chars('(?<=@)x(?=\\.)'), 'x');
+    assert.equal(chars('(?<name>@)x'), '@x');
+    assert.equal(chars('[.@]\\d+'), '');
+    assert.equal(chars('a*?b+?'), 'b');
+    assert.equal(chars('é\\n'), '\n');
+    assert.equal(chars('\\1(a)'), null, 'a backreference');
+    assert.equal(chars('\\x41'), null, 'an escape not followed');
+    assert.equal(chars('a', 'gi'), null, 'case folding');
+    assert.equal(chars('(?:a|b'.slice(0, 0) + 'a{', 'g'), null, 'a brace that is no quantifier');
+  });
+
+  const TOKENS = ['a', 'b', '.', '\\.', '@', '|', '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?<!', '(?<g>', '[a.]', '[^a]', '[]', '[^]',
+    '*', '+', '?', '??', '{0,2}', '{2}', '{1,}', '\\d', '\\w', '\\b', '\\B', '^', '$', '\\n', ']', '}', 'é', '🙂', '\\\\', '\\-', '\\1', '{'];
+  const ALPHABET = ['a', 'b', '.', '@', '1', '\n', 'é', '-', ']', '}', '\\', '🙂', 'A'];
+
+  it('never claims a character that a matched value lacks (random patterns and values)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 10 }),
+        fc.constantFrom('g', 'gu', 'gm', 'gs', 'gy'),
+        fc.array(fc.array(fc.constantFrom(...ALPHABET), { maxLength: 10 }).map((a) => a.join('')), { minLength: 1, maxLength: 8 }),
+        (tokens, flags, values) => {
+          let pattern: RegExp;
+          try {
+            pattern = new RegExp(tokens.join(''), flags);
+          } catch {
+            return; // not a regular expression
+          }
+          const required = requiredChars(pattern);
+          const masker = new Masker([{ pattern, replace: '#', columns: null }]);
+          for (const value of values) {
+            const lacks = required !== null && [...required].some((c) => !value.includes(String.fromCharCode(c)));
+            if (lacks) assert.equal(new RegExp(pattern.source, pattern.flags.replace('y', '')).test(value), false, `${pattern} on ${JSON.stringify(value)}`);
+            const bytes = Buffer.from(` ${value} `);
+            if (!masker.mayChange(bytes, 1, bytes.length - 1)) assert.equal(masker.apply(value), value, `${pattern} on ${JSON.stringify(value)}`);
+          }
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('Masker', () => {
+  it('gives what replace gives, rule after rule (a test first changes nothing)', () => {
+    const rules = [
+      { pattern: /\d+/gu, replace: 'N', columns: null },
+      { pattern: /N,N/gu, replace: '$&!', columns: null },
+      { pattern: /x/gy, replace: 'Y', columns: null },
+    ];
+    const masker = new Masker(rules);
+    for (const value of ['', 'abc', '1,2', 'x1', 'a1b22c333', 'xx']) {
+      const expected = rules.reduce((v, rule) => v.replace(rule.pattern, rule.replace), value);
+      assert.equal(masker.apply(value), expected, value);
+    }
+  });
+});
