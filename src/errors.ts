@@ -38,9 +38,32 @@ export const usageError = (message: string, cause?: unknown): AppError => new Ap
 
 /**
  * The message of anything thrown, on one line, control characters shown escaped: thrown text often comes from
- * outside (collector code, a server), and must not drive the terminal it is shown on (contract §5).
+ * outside (collector code, a server), and must not drive the terminal it is shown on (contract §5). Never throws,
+ * whatever the value (`Object.create(null)`, a `toString` or `message` getter that throws, a revoked Proxy), and
+ * never returns an empty string.
  */
 export function messageOf(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return escapeControlLine(text.replace(/\s*\n\s*/g, ' ').trim());
+  const line = escapeControlLine(textOf(err).replace(/\s*\n\s*/g, ' ').trim());
+  return line === '' ? 'an empty error' : line;
+}
+
+function textOf(err: unknown): string {
+  try {
+    if (err instanceof Error) {
+      const message: unknown = err.message;
+      return typeof message === 'string' ? message : String(message);
+    }
+    return String(err);
+  } catch {
+    return `a value that is not an Error (${tagOf(err)})`;
+  }
+}
+
+/** `[object Object]`, `[object Null]`… or, when even that throws (a revoked Proxy), its `typeof`. */
+function tagOf(value: unknown): string {
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return typeof value;
+  }
 }

@@ -12,16 +12,16 @@ import type { ResolvedConfig } from './config/types.js';
 import type { LoadedCollector } from './collect/load.js';
 import type { Collector } from './collect/register.js';
 import { runCollection, type CollectionResult } from './collect/run.js';
+import { messageOf } from './errors.js';
 import { defaultTarballBase, TarballNamer, type StatusRow } from './pack/members.js';
 import type { Packager } from './packager.js';
 import { DeflateAhead } from './run/ahead.js';
 import { Assembler, type TarballJob } from './run/assemble.js';
 import { RunControl } from './run/control.js';
-import { describeError } from './run/describe.js';
 import type { GatherEvent } from './run/events.js';
 import { RunFiles } from './run/files.js';
 import { tarballIo, type WrittenTarball } from './run/io.js';
-import { Ledger } from './run/ledger.js';
+import { Ledger, LateTicket } from './run/ledger.js';
 import { orderCollectors } from './run/order.js';
 import { TarballQueue } from './run/queue.js';
 import type { GatherReport } from './run/report.js';
@@ -79,6 +79,9 @@ export async function gather(options: GatherOptions): Promise<GatherReport> {
   for (const warning of window.warnings) options.logger.warn(warning);
   return new GatherRun(options, state, window, start, now).execute();
 }
+
+/** A collection's result with its claim on the ledger for a failure of its code after it returned. */
+type Collected = CollectionResult & { ticket: LateTicket };
 
 /** One run's parts, wired together; each method is one step of the contract. */
 class GatherRun {
@@ -139,7 +142,7 @@ class GatherRun {
       }
     } catch (err) {
       this.control.fail(err);
-      this.options.logger.error(`the run stopped early: ${describeError(err)}`);
+      this.options.logger.error(`the run stopped early: ${messageOf(err)}`);
     } finally {
       await this.finish(completed);
     }
@@ -200,11 +203,17 @@ class GatherRun {
 
   /** Every collector's collections, placed in plan order as they come. */
   private async gatherAll(): Promise<void> {
-    const deliveries = inPlanOrder<Collector, CollectionResult>({
+    const deliveries = inPlanOrder<Collector, Collected>({
       plan: this.plan,
       concurrency: concurrencyOf(this.options.config),
       windows: (collector, index) => this.windowsOf(collector, index),
-      collect: (collector, _index, w) => this.collect(collector, w, this.files!.dir),
+      collect: async (collector, _index, w) => {
+        const ticket = new LateTicket();
+        const onLate = (message: string): void => {
+          if (this.ledger.failLate(ticket, message)) this.saver?.poke();
+        };
+        return { ...(await this.collect(collector, w, this.files!.dir, onLate)), ticket };
+      },
       stopped: () => this.control.collectSignal.aborted || this.queue!.halted !== null,
       now: this.now,
     });
@@ -212,7 +221,7 @@ class GatherRun {
   }
 
   /** One delivery of collector `index`, in plan order. */
-  private async take(index: number, delivery: Delivery<CollectionResult>): Promise<void> {
+  private async take(index: number, delivery: Delivery<Collected>): Promise<void> {
     const collector = this.plan[index]!;
     if (delivery.kind === 'done') {
       this.ledger.finish(index, delivery.complete, delivery.finishedAt);
@@ -227,9 +236,9 @@ class GatherRun {
       return;
     }
     const { window: w, result } = delivery;
-    const { outcome } = result;
     // Placed only once its files are all in tarballs (or its status row waits for one): a placement cut short
     // by an error must not count as accepted.
+    const { outcome, ticket } = result;
     const entry = this.ledger.record(
       index,
       {
@@ -240,6 +249,7 @@ class GatherRun {
         redaction: result.redaction,
       },
       false,
+      ticket,
     );
     const row = (fileName: string, status: StatusRow['status']): StatusRow => ({
       collectionStart: result.startedAt,
@@ -250,8 +260,10 @@ class GatherRun {
       elapsed: Math.floor((result.finishedAt.getTime() - result.startedAt.getTime()) / MS_PER_SECOND),
     });
     if (this.control.collectSignal.aborted) return;
-    if (outcome.status !== 'ok') {
-      this.pendingRow(collector, row(fileOf(collector), outcome.status));
+    if (outcome.status !== 'ok' || entry.status === 'failed') {
+      // Its code failed after it returned, before its turn: nothing of it is packed, as for any failure.
+      if (outcome.status === 'ok') void rm(result.outputDir, { recursive: true, force: true }).catch(() => undefined);
+      this.pendingRow(collector, row(fileOf(collector), entry.status));
       entry.placed = true;
       return;
     }
@@ -273,13 +285,17 @@ class GatherRun {
     this.control.dispose();
     const { report, ledger, assembler } = this;
     report.tarballs = assembler?.reports() ?? [];
+    // The report and the final state are taken together from the sealed ledger: a failure of collector code
+    // arriving later changes neither (it is shown and counted, exit 1).
     report.collections = ledger.report((id) => assembler?.pathOf(id) ?? '');
+    const next = this.nextState(completed);
+    ledger.seal();
     report.interrupted = this.control.interrupted;
     if (this.saver && this.gathered && !this.control.lockLost) {
       try {
-        await this.saver.final(this.nextState(completed));
+        await this.saver.final(next);
       } catch (err) {
-        this.control.fail(`the state could not be written (${this.options.store.describe()}): ${describeError(err)}`);
+        this.control.fail(`the state could not be written (${this.options.store.describe()}): ${messageOf(err)}`);
       }
     } else await this.saver?.stop();
     report.fatal = this.control.fatal;
@@ -315,13 +331,19 @@ class GatherRun {
       now: this.start,
     });
     if (request.fullSync) this.ledger.fullSyncStarted(index, this.now());
-    for await (const [since, until] of collectSlices(collector.slicing, request, this.control.collectSignal, { timeoutMs: this.options.config.collectorTimeoutMs })) {
+    const slicing = {
+      timeoutMs: this.options.config.collectorTimeoutMs,
+      onLateFailure: (message: string) => {
+        if (this.ledger.failCollectorLate(index, this.window.until, message)) this.saver?.poke();
+      },
+    };
+    for await (const [since, until] of collectSlices(collector.slicing, request, this.control.collectSignal, slicing)) {
       yield { since, until };
     }
   }
 
   /** Runs one collection; whatever the collector does, resolves to an outcome. */
-  private async collect(collector: Collector, w: Window, workDir: string): Promise<CollectionResult> {
+  private async collect(collector: Collector, w: Window, workDir: string, onLateFailure?: (message: string) => void): Promise<CollectionResult> {
     const { config, logger, mode, onEvent } = this.options;
     onEvent?.({ type: 'collection-start', key: collector.key, since: w.since, until: w.until });
     const startedAt = this.now();
@@ -338,8 +360,9 @@ class GatherRun {
       signal: this.control.collectSignal,
       now: this.now,
       redact: config.redact,
+      ...(onLateFailure ? { onLateFailure } : {}),
     }).catch((err: unknown): CollectionResult => ({
-      outcome: { status: 'failed', error: describeError(err) },
+      outcome: { status: 'failed', error: messageOf(err) },
       startedAt,
       finishedAt: this.now(),
       outputDir: workDir,

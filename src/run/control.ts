@@ -4,7 +4,7 @@
  * queued is still written and shipped. A lost lock also forbids any further state write.
  */
 import type { HeldLock } from '../types.js';
-import { describeError } from './describe.js';
+import { messageOf } from '../errors.js';
 
 export class RunControl {
   private readonly collecting = new AbortController();
@@ -21,7 +21,7 @@ export class RunControl {
     if (signal.aborted) this.onSignal();
     else signal.addEventListener('abort', this.onSignal, { once: true });
     lock?.onLost?.((err) => {
-      this.lost ??= err instanceof Error ? err : new Error(describeError(err));
+      this.lost ??= err instanceof Error ? err : new Error(messageOf(err));
       this.stopAll(this.lost);
     });
   }
@@ -38,12 +38,12 @@ export class RunControl {
 
   /** Ends the run early for `err` (the first one wins). */
   fail(err: unknown): void {
-    this.fatalMessage ??= describeError(err);
+    this.fatalMessage ??= messageOf(err);
     this.collecting.abort(new Error(this.fatalMessage));
   }
 
   get fatal(): string | null {
-    return this.lost ? `the lock was lost, so the run stopped and the state was not written: ${describeError(this.lost)}` : this.fatalMessage;
+    return this.lost ? `the lock was lost, so the run stopped and the state was not written: ${messageOf(this.lost)}` : this.fatalMessage;
   }
 
   get lockLost(): boolean {

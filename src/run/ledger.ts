@@ -13,8 +13,9 @@ export interface CollectionEntry {
   readonly collector: number;
   readonly since: Date;
   readonly until: Date;
-  readonly status: CollectionStatus;
-  readonly error: string | null;
+  /** `failed` may come late: a failure of the collector's code after it returned (see `LateTicket`). */
+  status: CollectionStatus;
+  error: string | null;
   readonly redaction: RedactionSummary | null;
   /** Ids of the tarballs holding its files, in the order it first went into each. */
   readonly tarballs: number[];
@@ -31,6 +32,20 @@ interface CollectorRecord {
   fullSync: { complete: boolean; finishedAt: Date } | null;
 }
 
+/**
+ * A collection's claim on the ledger for a failure of its code that comes after it returned (contract §2): a
+ * stray rejection, `process.exit()` from a timer. Taken when the collection starts and handed to `record()`, so
+ * a failure that arrives before the collection's turn to be recorded is not lost.
+ */
+export class LateTicket {
+  /** The failure that came before the collection was recorded. */
+  message: string | null = null;
+  entry: CollectionEntry | null = null;
+}
+
+/** The error of a collection whose code failed after it returned. */
+export const lateError = (message: string): string => `failed after it returned: ${message}`;
+
 /** A status row waiting for the next tarball of its shipping group. */
 interface PendingRow {
   group: string;
@@ -42,31 +57,75 @@ export class Ledger {
   private readonly entries: CollectionEntry[] = [];
   private readonly accepted = new Set<number>();
   private pending: PendingRow[] = [];
+  /** Set once the report and the final state are taken: nothing changes them any more. */
+  private sealed = false;
 
   /** `plan`: the run's collectors in placement order, each with the start of its window (null when empty). */
   constructor(plan: readonly { collector: Collector; start: Date | null }[]) {
     this.collectors = plan.map(({ collector, start }) => ({ collector, start, entries: [], finished: false, fullSync: null }));
   }
 
-  /** Records a collection in placement order; it counts as placed unless said otherwise. */
+  /**
+   * Records a collection in placement order; it counts as placed unless said otherwise. With a `ticket` that
+   * already holds a late failure, it is recorded as failed with that error, whatever it returned.
+   */
   record(
     index: number,
     collection: { since: Date; until: Date; status: CollectionStatus; error: string | null; redaction?: RedactionSummary | null },
     placed = true,
+    ticket?: LateTicket,
   ): CollectionEntry {
+    const late = ticket?.message ?? null;
     const entry: CollectionEntry = {
       collector: index,
       since: collection.since,
       until: collection.until,
-      status: collection.status,
-      error: collection.error,
+      status: late !== null && collection.status !== 'failed' ? 'failed' : collection.status,
+      error: late !== null && collection.status !== 'failed' ? lateError(late) : collection.error,
       redaction: collection.redaction ?? null,
       tarballs: [],
       placed,
     };
+    if (ticket) ticket.entry = entry;
     this.entries.push(entry);
     this.collectors[index]!.entries.push(entry);
     return entry;
+  }
+
+  /**
+   * The code of a collection failed after it returned: its entry (or, not recorded yet, the entry it will be)
+   * becomes failed with `message`, so the report shows it and the state does not advance past it. Files of it
+   * already in tarballs stay there (a possible duplicate next run, never a loss). False once the ledger is
+   * sealed: the report and the final state are taken, and the failure can only be shown and counted.
+   */
+  failLate(ticket: LateTicket, message: string): boolean {
+    if (this.sealed) return false;
+    const { entry } = ticket;
+    if (entry === null) ticket.message ??= message;
+    else if (entry.status !== 'failed') {
+      entry.status = 'failed';
+      entry.error = lateError(message);
+    }
+    return true;
+  }
+
+  /**
+   * The slicer of collector `index` failed after one of its steps ended: the collector fails from where it has
+   * got to, recorded as one failed collection after those it has so far (up to the end of the run's window),
+   * so none recorded after it advances the state. False once the ledger is sealed.
+   */
+  failCollectorLate(index: number, until: Date, message: string): boolean {
+    if (this.sealed) return false;
+    const record = this.collectors[index]!;
+    const last = record.entries.at(-1);
+    const since = last?.until ?? record.start ?? until;
+    this.record(index, { since, until: since.getTime() < until.getTime() ? until : since, status: 'failed', error: lateError(message) });
+    return true;
+  }
+
+  /** From now on the ledger does not change: its report and the final state are taken. */
+  seal(): void {
+    this.sealed = true;
   }
 
   /** Where collector `index`'s window starts (null: empty). */
