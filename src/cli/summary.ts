@@ -131,15 +131,8 @@ export function gatherSummary(report: GatherReport, options: SummaryOptions): st
   return lines.join('\n');
 }
 
-/** One result of `ship TARBALL...`. */
-export interface ShipCommandResult {
-  path: string;
-  bytes: number;
-  members: string[];
-  shipped: boolean;
-  requestId: string | null;
-  error: string | null;
-}
+/** One result of `ship TARBALL...`: what a run reports of a tarball, but its disposition (the file stays). */
+export type ShipCommandResult = Omit<TarballReport, 'disposition'>;
 
 /** The summary of a `ship` command. */
 export function shipSummary(results: readonly ShipCommandResult[], options: SummaryOptions & { interrupted?: boolean; total: number }): string {

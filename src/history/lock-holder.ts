@@ -47,7 +47,7 @@ export async function fileLockStatus(path: string, now: Date): Promise<LockStatu
 }
 
 async function pgLockStatus(config: ResolvedConfig): Promise<LockStatus> {
-  const [{ loadPg }, { connect, describeTarget }, { parseConnInfo }, { advisoryLockKey }] = await Promise.all([
+  const [{ loadPg }, { connect, describeTarget }, { parseConnInfo }, { advisoryLockKey, lockHolder }] = await Promise.all([
     import('../postgres/load.js'),
     import('../postgres/connection.js'),
     import('../postgres/conninfo.js'),
@@ -57,24 +57,12 @@ async function pgLockStatus(config: ResolvedConfig): Promise<LockStatus> {
   const info = parseConnInfo(config.coordination.postgres!);
   const session = await connect(await loadPg('coordination.postgres'), { info, purpose: 'looking at the coordination lock', timeoutMs });
   try {
-    const key = BigInt.asUintN(64, advisoryLockKey(lockName));
-    // pg_locks shows a 64-bit advisory key as classid (high 32 bits) + objid (low 32 bits), objsubid 1.
-    const rows = await session.query<{ pid: number; application_name: string | null; client_addr: string | null; since: Date | null }>(
-      `SELECT l.pid, a.application_name, host(a.client_addr) AS client_addr, a.backend_start AS since
-         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND l.classid = $1::oid AND l.objid = $2::oid
-        LIMIT 1`,
-      [(key >> 32n).toString(), (key & 0xffffffffn).toString()],
-      'looking at the coordination lock',
-    );
-    const row = rows[0];
-    if (row === undefined) return FREE;
-    const parts = [`PostgreSQL pid ${row.pid}`];
-    if (row.application_name) parts.push(JSON.stringify(escapeControlLine(row.application_name)));
-    if (row.client_addr) parts.push(`from ${row.client_addr}`);
-    if (row.since) parts.push(`connected since ${row.since.toISOString()}`);
+    const holder = await lockHolder(session, advisoryLockKey(lockName), 'looking at the coordination lock');
+    if (holder === null) return FREE;
+    const parts = [`PostgreSQL pid ${holder.pid}`];
+    if (holder.applicationName) parts.push(JSON.stringify(escapeControlLine(holder.applicationName)));
+    if (holder.clientAddr) parts.push(`from ${holder.clientAddr}`);
+    if (holder.since) parts.push(`connected since ${holder.since.toISOString()}`);
     return { held: true, holder: `${parts.join(', ')} (advisory lock ${JSON.stringify(lockName)} on ${describeTarget(info)})` };
   } finally {
     await session.end();

@@ -171,24 +171,42 @@ async function keepSessionAlive(session: Session): Promise<void> {
   }
 }
 
-/** `: PostgreSQL pid 123, "analytics-collect host pid 45", from 10.0.0.7`, or '' when the server shows nothing. */
-async function describeHolder(session: Session, key: string): Promise<string> {
-  const unsigned = BigInt.asUintN(64, BigInt(key));
+/** The session holding an advisory lock, as the server shows it. */
+export interface LockHolder {
+  pid: number;
+  applicationName: string | null;
+  clientAddr: string | null;
+  /** When the holder's session connected. */
+  since: Date | null;
+}
+
+/**
+ * Who holds the advisory lock `key` (a 64-bit key, as `advisoryLockKey` gives) in the session's database, from
+ * `pg_locks` and `pg_stat_activity`, without taking it; null when nobody does.
+ */
+export async function lockHolder(session: Session, key: bigint, purpose: string): Promise<LockHolder | null> {
+  const unsigned = BigInt.asUintN(64, key);
   // pg_locks shows a 64-bit advisory key as classid (high 32 bits) + objid (low 32 bits), with objsubid 1.
-  const rows = await session.query<{ pid: number; application_name: string | null; client_addr: string | null }>(
-    `SELECT l.pid, a.application_name, host(a.client_addr) AS client_addr
+  const rows = await session.query<{ pid: number; application_name: string | null; client_addr: string | null; since: Date | null }>(
+    `SELECT l.pid, a.application_name, host(a.client_addr) AS client_addr, a.backend_start AS since
        FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND l.classid = $1::oid AND l.objid = $2::oid
       LIMIT 1`,
     [(unsigned >> 32n).toString(), (unsigned & 0xffffffffn).toString()],
-    'naming the lock holder',
+    purpose,
   );
   const row = rows[0];
-  if (row === undefined) return '';
-  const parts = [`PostgreSQL pid ${row.pid}`];
-  if (row.application_name) parts.push(showName(row.application_name, 80));
-  if (row.client_addr) parts.push(`from ${row.client_addr}`);
+  return row === undefined ? null : { pid: row.pid, applicationName: row.application_name, clientAddr: row.client_addr, since: row.since };
+}
+
+/** `: PostgreSQL pid 123, "analytics-collect host pid 45", from 10.0.0.7`, or '' when the server shows nothing. */
+async function describeHolder(session: Session, key: string): Promise<string> {
+  const holder = await lockHolder(session, BigInt(key), 'naming the lock holder');
+  if (holder === null) return '';
+  const parts = [`PostgreSQL pid ${holder.pid}`];
+  if (holder.applicationName) parts.push(showName(holder.applicationName, 80));
+  if (holder.clientAddr) parts.push(`from ${holder.clientAddr}`);
   return `: ${parts.join(', ')}`;
 }

@@ -33,7 +33,10 @@ export interface ShipTls {
   key: string | null;
 }
 
-export interface ShipSettings {
+/** The `ship.*` values taken as configured (validated by the configuration schema). */
+type ShipLimits = Pick<ShipConfig, 'timeoutMs' | 'retries' | 'uploadLimit' | 'keepFailed' | 'requireRequestId' | 'trackUrl'>;
+
+export interface ShipSettings extends ShipLimits {
   url: string;
   /** `url` fit for messages (no query string). */
   target: string;
@@ -44,12 +47,6 @@ export interface ShipSettings {
   tls: ShipTls;
   /** Lower-cased names; `User-Agent` included; never `authorization` when an auth mode is set. */
   headers: Record<string, string>;
-  timeoutMs: number;
-  retries: number;
-  uploadLimit: number;
-  keepFailed: number;
-  requireRequestId: boolean;
-  trackUrl: string | null;
 }
 
 /** The outcome of parsing: the settings, or the problems of each kind. */
