@@ -5,19 +5,15 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cli, listTree, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cli, listTree, type Project } from '../helpers/fault-cli.js';
 import { jsonSource } from '../helpers/fault-collectors.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
-const projects: Project[] = [];
-before(() => requireBuild());
-after(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures();
 
 async function project(): Promise<Project> {
-  const p = await makeProject();
-  projects.push(p);
+  const p = await fixtures.project();
   await p.collector('j.mjs', jsonSource('jobs', { n: 1 }));
   return p;
 }

@@ -8,21 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { REPO, cli, exitWithin, listTree, makeProject, requireBuild, runCli, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { REPO, cli, exitWithin, listTree, runCli, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, marker } from '../helpers/fault-collectors.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
-const projects: Project[] = [];
-before(() => requireBuild());
-after(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
-
-async function project(config: Record<string, unknown> = {}): Promise<Project> {
-  const p = await makeProject(config);
-  projects.push(p);
-  return p;
-}
+const fixtures = cliFixtures();
+const { project } = fixtures;
 
 const HEAD = `import { register } from 'analytics-collect';\n`;
 /** Far more than a run needs, far less than a hang: a process still running then is a failure. */

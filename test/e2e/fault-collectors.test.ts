@@ -5,22 +5,14 @@
  * SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { cli, exitWithin, listTree, makeProject, requireBuild, runCli, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cli, exitWithin, listTree, runCli } from '../helpers/fault-cli.js';
 import { jsonSource, marker, throwingSource } from '../helpers/fault-collectors.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
-const projects: Project[] = [];
-before(() => requireBuild());
-after(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
-
-async function project(config: Record<string, unknown> = {}): Promise<Project> {
-  const p = await makeProject(config);
-  projects.push(p);
-  return p;
-}
+const fixtures = cliFixtures();
+const { project } = fixtures;
 
 /** Never settles, ignores its signal, and holds a timer so the event loop stays alive. */
 const stubbornSource = (key: string): string => `import { register } from 'analytics-collect';

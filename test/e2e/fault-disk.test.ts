@@ -7,30 +7,19 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { startIngress, type TestIngress } from '../helpers/ingress.js';
-import { cli, listTree, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it, type TestContext } from 'node:test';
+import { cli, listTree, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, randomCsvSource } from '../helpers/fault-collectors.js';
 import { mountSmallFs, type SmallFs } from '../helpers/fault-disk.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
 const SMALL = 2 * 1024 * 1024;
-const projects: Project[] = [];
-let ingress: TestIngress;
-
-before(async () => {
-  requireBuild();
-  ingress = await startIngress();
-});
-after(async () => {
-  await ingress.close();
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures({ ingress: true });
 
 /** A project whose `small/` directory is a 2 MiB tmpfs; null (test skipped) when that is impossible. */
 async function projectWithSmallFs(t: TestContext, config: Record<string, unknown>): Promise<{ p: Project; fs: SmallFs } | null> {
-  const p = await makeProject({ maxDataSize: 100_000_000, gzipLevel: 1, ...config });
-  projects.push(p);
+  const p = await fixtures.project({ maxDataSize: 100_000_000, gzipLevel: 1, ...config });
   const fs = await mountSmallFs(join(p.dir, 'small'), SMALL);
   if ('skip' in fs) {
     t.skip(fs.skip);
@@ -159,7 +148,7 @@ describe('disk full', { concurrency: 2 }, () => {
     if (!setup) return;
     const { p, fs } = setup;
     try {
-      await p.configure({ stateFile: './small/state/state.json', ship: { url: ingress.url, contentType: 'application/vnd.redhat.tower.tower_payload+tgz', retries: 0 } });
+      await p.configure({ stateFile: './small/state/state.json', ship: { url: fixtures.shared.url, contentType: 'application/vnd.redhat.tower.tower_payload+tgz', retries: 0 } });
       const stateFile = join(p.dir, 'small', 'state', 'state.json');
       const old = `${JSON.stringify({ version: 1, lastGather: null, entries: {} }, null, 2)}\n`;
       const { mkdir, writeFile } = await import('node:fs/promises');

@@ -7,29 +7,15 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { register } from '../../src/collect/register.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
-import { startIngress, type TestIngress } from '../helpers/ingress.js';
-import { cli, listTree, makeProject, modeOf, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { cli, listTree, modeOf } from '../helpers/fault-cli.js';
 import { jsonSource } from '../helpers/fault-collectors.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
-const projects: Project[] = [];
-let ingress: TestIngress;
-before(async () => {
-  requireBuild();
-  ingress = await startIngress();
-});
-after(async () => {
-  await ingress.close();
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
-
-async function project(config: Record<string, unknown> = {}): Promise<Project> {
-  const p = await makeProject(config);
-  projects.push(p);
-  return p;
-}
+const fixtures = cliFixtures({ ingress: true });
+const { project } = fixtures;
 
 /** A collector that reports the modes it can see while the run holds the lock: its outputDir, the lock file. */
 const probeSource = (lockFile: string): string => `import { register, CsvFileSplitter } from 'analytics-collect';
@@ -55,11 +41,11 @@ describe('modes of what the tool creates, under umask 000', () => {
       output: './deep/out',
       tmpDir: './deep/tmp',
       stateFile: './deep/state/state.json',
-      ship: { url: ingress.url, contentType: 'application/vnd.redhat.tower.tower_payload+tgz', retries: 0 },
+      ship: { url: fixtures.shared.url, contentType: 'application/vnd.redhat.tower.tower_payload+tgz', retries: 0 },
     });
     await p.collector('probe.mjs', probeSource(join(p.dir, 'deep', 'state', 'state.json.lock')));
     await p.collector('other.mjs', jsonSource('other', { group: 'other' }, { group: 'other' }));
-    ingress.misbehave({ status: 202, body: '{"request_id":"r1"}' }, { status: 400, body: 'no' });
+    fixtures.shared.misbehave({ status: 202, body: '{"request_id":"r1"}' }, { status: 400, body: 'no' });
     const run = await cli(['gather', '--ship', '--keep'], { cwd: p.dir, umask: '000' });
     assert.equal(run.code, 1, run.stderr); // the second tarball is refused: it goes to failed/
     const deep = join(p.dir, 'deep');

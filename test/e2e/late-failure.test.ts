@@ -6,9 +6,9 @@
  * packed when it comes before. Every wait is on an event (a file appearing, a failure reported), never a sleep.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startIngress, type TestIngress } from '../helpers/ingress.js';
-import { cleanEnv, cli, makeProject, midnightDaysAgo, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
+import { cleanEnv, cli, midnightDaysAgo } from '../helpers/fault-cli.js';
 
 const CONTENT_TYPE = 'application/vnd.redhat.tower.tower_payload+tgz';
 const UNTIL = midnightDaysAgo(0);
@@ -17,13 +17,8 @@ const SECOND = midnightDaysAgo(1);
 const BOUND = { timeout: 30_000 };
 const LATE_ERROR = /^failed after it returned: unhandled rejection: late failure \(at collectors\/[a-z]+\.mjs:\d+:\d+\)$/;
 
-const projects: Project[] = [];
-const ingresses: TestIngress[] = [];
-before(requireBuild);
-after(async () => {
-  await Promise.all(ingresses.map((i) => i.close()));
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures();
+const { project } = fixtures;
 
 interface JsonDoc {
   tarballs: { path: string; members: string[]; shipped: boolean }[];
@@ -68,12 +63,6 @@ export const c = register({ key: 'late', version: '1.0', slicing }, async (ctx) 
 });
 `;
 
-async function project(config: Record<string, unknown> = {}): Promise<Project> {
-  const p = await makeProject(config);
-  projects.push(p);
-  return p;
-}
-
 describe('a collector that fails after it returned, while the run goes on', () => {
   it('before its turn to be placed: failed in --json and the summary, nothing of it packed, exit 1', BOUND, async () => {
     const p = await project();
@@ -114,8 +103,7 @@ describe('a collector that fails after it returned, while the run goes on', () =
   });
 
   it('after a mid-run save moved the state past it: the final state goes back to it, the next run gathers it again', BOUND, async () => {
-    const ing = await startIngress();
-    ingresses.push(ing);
+    const ing = await fixtures.ingress();
     const p = await project({ ship: { url: ing.url, contentType: CONTENT_TYPE, retries: 0 } });
     await p.writeState({ lastGather: FIRST, entries: { late: FIRST } });
     // The first slice fails once the state, saved as the run goes, says its upload was accepted.

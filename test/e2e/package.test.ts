@@ -29,10 +29,12 @@ describe('the packed package', () => {
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-product-analytics', private: true }));
     const { stdout } = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: REPO });
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-    // The runtime closure only: what `npm install analytics-collect` would fetch from the registry.
-    const closure = (await run(NPM, ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO })).stdout
+    // The runtime closure only: what `npm install analytics-collect` would fetch from the registry. Read from the
+    // lockfile (a worktree whose node_modules is a link to another checkout's makes `npm ls` see it as extraneous),
+    // keeping what is installed here (optional packages of other platforms are not).
+    const closure = (await run(NPM, ['ls', '--omit=dev', '--all', '--parseable', '--package-lock-only'], { cwd: REPO })).stdout
       .split('\n')
-      .filter((line) => line.includes(`${REPO}/node_modules/`));
+      .filter((line) => line.includes(`${REPO}/node_modules/`) && existsSync(line));
     for (const dir of closure) await cp(dir, join(project, relative(REPO, dir)), { recursive: true, verbatimSymlinks: true });
     await run(NPM, ['install', '--offline', '--no-audit', '--no-fund', join(root, filename)], { cwd: project });
     bin = join(project, 'node_modules', '.bin', 'analytics-collect');

@@ -10,10 +10,11 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startIngress, type TestIngress } from '../helpers/ingress.js';
-import { cleanEnv, cli, makeProject, midnightDaysAgo, requireBuild, runCli, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { type TestIngress } from '../helpers/ingress.js';
+import { cleanEnv, cli, midnightDaysAgo, runCli, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, marker, randomCsvSource, waitingSource } from '../helpers/fault-collectors.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
 const CONTENT_TYPE = 'application/vnd.redhat.tower.tower_payload+tgz';
 const DAY = 86_400_000;
@@ -22,19 +23,11 @@ const BEFORE = midnightDaysAgo(3);
 const at = (days: number): string => new Date(Date.parse(BEFORE) + days * DAY).toISOString();
 const BOUND = { timeout: 30_000 };
 
-const projects: Project[] = [];
-const ingresses: TestIngress[] = [];
-before(requireBuild);
-after(async () => {
-  await Promise.all(ingresses.map((i) => i.close()));
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures();
 
 async function shipProject(extra: Record<string, unknown> = {}, ship: Record<string, unknown> = {}): Promise<{ p: Project; ing: TestIngress }> {
-  const ing = await startIngress();
-  ingresses.push(ing);
-  const p = await makeProject({ ship: { url: ing.url, contentType: CONTENT_TYPE, retries: 0, ...ship }, ...extra });
-  projects.push(p);
+  const ing = await fixtures.ingress();
+  const p = await fixtures.project({ ship: { url: ing.url, contentType: CONTENT_TYPE, retries: 0, ...ship }, ...extra });
   return { p, ing };
 }
 
@@ -170,23 +163,20 @@ describe('defect 7: exit order — usage (2) before not configured (4) before lo
   const future = new Date(Date.now() + 3 * DAY).toISOString();
 
   it('a future --since with shipping not configured is 2, not 4', async () => {
-    const p = await makeProject();
-    projects.push(p);
+    const p = await fixtures.project();
     const run = await cli(['gather', '--ship', '--since', future], { cwd: p.dir, env: cleanEnv() });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /--since .* is in the future/);
   });
 
   it('--since not before --until is 2, not 4', async () => {
-    const p = await makeProject();
-    projects.push(p);
+    const p = await fixtures.project();
     const run = await cli(['gather', '--ship', '--since', at(2), '--until', at(1)], { cwd: p.dir, env: cleanEnv() });
     assert.equal(run.code, 2, run.stderr);
   });
 
   it('a future --since while another gather holds the lock is 2, not 3; then the lock is 3', BOUND, async () => {
-    const p = await makeProject();
-    projects.push(p);
+    const p = await fixtures.project();
     await p.collector('w.mjs', waitingSource('w', 'holder'));
     const holder = runCli(['gather'], { cwd: p.dir, env: cleanEnv() });
     await holder.waitForStderr(marker('holder'));

@@ -8,27 +8,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { lstat, mkdir, readdir, readFile, rename, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cli, listTree, makeProject, requireBuild, runCli, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cli, listTree, runCli, type Project } from '../helpers/fault-cli.js';
 import { jsonSource, marker, waitingSource } from '../helpers/fault-collectors.js';
-import { startIngress, UPLOAD_PATH, type TestIngress } from '../helpers/ingress.js';
+import { UPLOAD_PATH } from '../helpers/ingress.js';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
 
-const projects: Project[] = [];
-let ingress: TestIngress;
-before(async () => {
-  requireBuild();
-  ingress = await startIngress();
-});
-after(async () => {
-  await ingress.close();
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
-
-async function project(config: Record<string, unknown> = {}): Promise<Project> {
-  const p = await makeProject(config);
-  projects.push(p);
-  return p;
-}
+const fixtures = cliFixtures({ ingress: true });
+const { project } = fixtures;
 
 const CONTENT_TYPE = 'application/vnd.redhat.tower.tower_payload+tgz';
 /** A collector module that leaves a file behind when it is loaded: proof that collector code ran. */
@@ -69,7 +56,7 @@ describe('future positions (defect 5)', () => {
 
 describe('keys named like Object.prototype members (defect 6, the state)', () => {
   it('constructor, toString, valueOf, hasOwnProperty gather, ship and round-trip through the state file', async () => {
-    const p = await project({ ship: { url: `${ingress.origin}${UPLOAD_PATH}`, contentType: CONTENT_TYPE } });
+    const p = await project({ ship: { url: `${fixtures.shared.origin}${UPLOAD_PATH}`, contentType: CONTENT_TYPE } });
     const keys = ['constructor', 'toString', 'valueOf', 'hasOwnProperty'];
     for (const key of keys) await p.collector(`${key}.mjs`, jsonSource(key, { key }));
     const first = await cli(['gather', '--ship', '--json'], { cwd: p.dir });

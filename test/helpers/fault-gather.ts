@@ -10,7 +10,8 @@ import { register, type CollectorFunction, type CollectorMeta } from '../../src/
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { gather, type GatherOptions, type GatherReport } from '../../src/gather.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
-import { captureLogger, makeShipConfig } from './ingress.js';
+import { testConfig } from './gather.js';
+import { captureLogger } from './ingress.js';
 
 /** A fixed clock for in-process runs: the run's `until`. */
 export const NOW = new Date('2026-11-28T01:33:06.000Z');
@@ -31,26 +32,8 @@ export async function sandbox(): Promise<Sandbox> {
     dir,
     output,
     tmp,
-    config: (overrides = {}) => ({
-      configFile: null,
-      collectors: join(dir, 'collectors'),
-      output,
-      stateFile: join(dir, 'state', 'state.json'),
-      tmpDir: tmp,
-      maxDataSize: 1024 * 1024,
-      gzipLevel: 1,
-      collectorTimeoutMs: 60_000,
-      concurrency: 4,
-      lockStaleMs: 600_000,
-      historyFile: join(dir, 'history.jsonl'),
-      historyKeep: 200,
-      metricsFile: null,
-      redact: null,
-      packager: null,
-      ship: makeShipConfig(),
-      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state', timeoutMs: 30_000 },
-      ...overrides,
-    }),
+    config: (overrides = {}) =>
+      testConfig(dir, { output, tmpDir: tmp, stateFile: join(dir, 'state', 'state.json'), maxDataSize: 1024 * 1024, gzipLevel: 1, ...overrides }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -23,6 +23,33 @@ export interface Workspace {
   cleanup(): Promise<void>;
 }
 
+/**
+ * A resolved configuration for in-process runs in `dir` (the defaults of the contract, gzip level and data size
+ * aside, with `collectors/`, `out/`, `tmp/`, `state.json` and `history.jsonl` under `dir`), then `overrides`.
+ */
+export function testConfig(dir: string, overrides: Partial<ResolvedConfig> = {}): ResolvedConfig {
+  return {
+    configFile: null,
+    collectors: join(dir, 'collectors'),
+    output: join(dir, 'out'),
+    stateFile: join(dir, 'state.json'),
+    tmpDir: join(dir, 'tmp'),
+    maxDataSize: 209715200,
+    gzipLevel: 6,
+    collectorTimeoutMs: 60_000,
+    concurrency: 4,
+    lockStaleMs: 600_000,
+    historyFile: join(dir, 'history.jsonl'),
+    historyKeep: 200,
+    metricsFile: null,
+    redact: null,
+    packager: null,
+    ship: makeShipConfig(),
+    coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state', timeoutMs: 30_000 },
+    ...overrides,
+  };
+}
+
 export async function workspace(): Promise<Workspace> {
   const dir = await mkdtemp(join(tmpdir(), 'ac-test-'));
   const collectors = join(dir, 'collectors');
@@ -34,26 +61,7 @@ export async function workspace(): Promise<Workspace> {
     collectors,
     output,
     tmp,
-    config: (overrides = {}) => ({
-      configFile: null,
-      collectors,
-      output,
-      stateFile: join(dir, 'state.json'),
-      tmpDir: tmp,
-      maxDataSize: 209715200,
-      gzipLevel: 6,
-      collectorTimeoutMs: 60_000,
-      concurrency: 4,
-      lockStaleMs: 600_000,
-      historyFile: join(dir, 'history.jsonl'),
-      historyKeep: 200,
-      metricsFile: null,
-      redact: null,
-      packager: null,
-      ship: makeShipConfig(),
-      coordination: { lockName: 'analytics-collect', table: 'analytics_collect_state', timeoutMs: 30_000 },
-      ...overrides,
-    }),
+    config: (overrides = {}) => testConfig(dir, { collectors, output, tmpDir: tmp, stateFile: join(dir, 'state.json'), ...overrides }),
     write: async (name, text) => {
       const path = join(collectors, name);
       await writeFile(path, text);

@@ -14,11 +14,11 @@ import { readTarball } from '../../src/pack/read-tarball.js';
 import type { Packager } from '../../src/packager.js';
 import type { HeldLock, ShipResult, Shipper, State, StateStore } from '../../src/types.js';
 import { configCollector, loaded, runGather, sandbox, type Sandbox } from '../helpers/fault-gather.js';
+import { covers, type Interval } from '../helpers/intervals.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 1);
-type Interval = [number, number];
 type Cut = 'none' | 'error' | 'signal' | 'lock' | 'kill';
 
 /** Daily slices from the key's entry (else lastGather) to `until`, like the README's example slicer. */
@@ -27,16 +27,6 @@ const daily: SlicingFunction = function* ({ lastEntry, lastGather, until }) {
     yield [new Date(s), new Date(Math.min(s + DAY, until.getTime()))];
   }
 };
-
-function covers(intervals: Interval[], from: number, to: number): boolean {
-  let reached = from;
-  for (const [start, end] of [...intervals].sort((a, b) => a[0] - b[0])) {
-    if (reached >= to) break;
-    if (start > reached) return false;
-    reached = Math.max(reached, end);
-  }
-  return reached >= to;
-}
 
 const runArb = fc.record({
   stepHours: fc.integer({ min: 1, max: 60 }),

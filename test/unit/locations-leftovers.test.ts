@@ -1,26 +1,15 @@
 /** checkLocations (§7: --output and tmpDir) and cleanLeftovers (§3: what a killed run left), on real files. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { checkLocations, directoryProblem } from '../../src/config/locations.js';
 import { AppError } from '../../src/errors.js';
 import { cleanLeftovers, createRunDir } from '../../src/state/leftovers.js';
+import { tempRoot } from '../helpers/temp.js';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'locations-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-async function dir(): Promise<string> {
-  const path = join(root, `t${n++}`);
-  await mkdir(path);
-  return path;
-}
+const root = tempRoot('locations');
+const dir = root.fresh;
 
 describe('directoryProblem / checkLocations', () => {
   it('accepts an existing directory and a missing one under a writable directory, creating nothing', async () => {
@@ -69,6 +58,6 @@ describe('cleanLeftovers', () => {
   });
 
   it('never throws when the directories are missing', async () => {
-    assert.deepEqual(await cleanLeftovers({ tmpDir: join(root, 'missing'), output: join(root, 'missing2') }), { runDirs: [], partials: [] });
+    assert.deepEqual(await cleanLeftovers({ tmpDir: join(root.path, 'missing'), output: join(root.path, 'missing2') }), { runDirs: [], partials: [] });
   });
 });

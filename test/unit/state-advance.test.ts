@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { advanceState, type CollectorProgress, type RunProgress } from '../../src/state/advance.js';
 import { collectorWindow, FOUR_WEEKS_MS, resolveRunWindow, sliceRequest } from '../../src/state/window.js';
 import type { State } from '../../src/types.js';
+import { covers, type Interval } from '../helpers/intervals.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -149,7 +150,6 @@ describe('advanceState: purity', () => {
  * its collectors has not had accepted. Windows dropped on purpose by the 4-week limit count as covered.
  */
 describe('advanceState: property — no window is ever skipped', () => {
-  type Interval = [number, number];
   const COLLECTORS = [
     { name: 'hosts', key: 'hosts', sliced: false, fullSyncDays: undefined },
     { name: 'jobs', key: 'jobs', sliced: true, fullSyncDays: 3 },
@@ -158,15 +158,6 @@ describe('advanceState: property — no window is ever skipped', () => {
   ] as const;
   const KEYS = ['hosts', 'jobs', 'events'];
 
-  function covers(intervals: Interval[], from: number, to: number): boolean {
-    let reached = from;
-    for (const [start, end] of [...intervals].sort((a, b) => a[0] - b[0])) {
-      if (reached >= to) break;
-      if (start > reached) return false;
-      reached = Math.max(reached, end);
-    }
-    return reached >= to;
-  }
   const resumePoint = (s: State, key: string, origin: number): number => (s.entries[key] ?? s.lastGather)?.getTime() ?? origin;
   function daily(start: number, until: number): Interval[] {
     const out: Interval[] = [];

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { checkPositions, emptyState, fileStateStore, parseState, serializeState } from '../../src/state/file-store.js';
 import type { State } from '../../src/types.js';
+import { assertUsageError } from '../helpers/errors.js';
+import { tempRoot } from '../helpers/temp.js';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'state-file-store-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const root = tempRoot('state-file-store');
 /** A fresh directory per test. */
-async function dir(): Promise<string> {
-  const path = join(root, `t${n++}`);
-  await mkdir(path);
-  return path;
-}
+const dir = root.fresh;
 
 /** State entries inherit nothing (a key `constructor` is a key like any other). */
 function record<T>(values: Record<string, T>): Record<string, T> {
@@ -33,14 +23,7 @@ const sample: State = {
   entries: record({ jobs: new Date('2026-11-28T00:00:00.000Z'), jobs_full: new Date('2026-11-25T03:00:00.000Z') }),
 };
 
-function assertDamaged(err: unknown, ...fragments: string[]): true {
-  assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
-  assert.equal(err.code, 'USAGE');
-  assert.equal(err.exitCode, 2);
-  assert.doesNotMatch(err.message, /\n/);
-  for (const fragment of fragments) assert.ok(err.message.includes(fragment), `"${err.message}" should mention ${fragment}`);
-  return true;
-}
+const assertDamaged = assertUsageError;
 
 describe('serializeState / parseState', () => {
   it('writes the contract\'s JSON shape, keys sorted, ending with a newline', () => {

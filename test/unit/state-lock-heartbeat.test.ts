@@ -6,26 +6,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { watch } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { fileLocker } from '../../src/state/lock.js';
+import { tempRoot } from '../helpers/temp.js';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'state-lock-hb-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const root = tempRoot('state-lock-hb');
 
 async function lockPath(): Promise<string> {
-  const dir = join(root, `t${n++}`);
-  await mkdir(dir, { recursive: true });
-  return join(dir, 'state.json.lock');
+  return join(await root.fresh(), 'state.json.lock');
 }
 
 /** Writes a lock of another holder, last refreshed `ageMs` ago. */

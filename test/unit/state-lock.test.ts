@@ -5,22 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors.js';
 import { fileLocker } from '../../src/state/lock.js';
+import { tempRoot } from '../helpers/temp.js';
 
-let root: string;
-let n = 0;
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'state-lock-'));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-const freshLockPath = () => join(root, `t${n++}`, 'state', 'state.json.lock');
+const root = tempRoot('state-lock');
+const freshLockPath = () => join(root.name(), 'state', 'state.json.lock');
 
 /** The pid of a process that has exited and been reaped. */
 async function deadPid(): Promise<number> {
@@ -168,7 +162,7 @@ describe('fileLocker', () => {
   });
 
   it('reports a lock directory it cannot create as a usage error naming the path', async () => {
-    const base = join(root, `t${n++}`);
+    const base = root.name();
     await mkdir(base);
     await writeFile(join(base, 'file'), 'x');
     const path = join(base, 'file', 'state.json.lock');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SliceRequest, SlicingFunction } from '../../src/collect/register.js';
-import { AppError } from '../../src/errors.js';
 import {
   collectorWindow,
   collectSlices,
@@ -11,6 +10,7 @@ import {
   sliceRequest,
 } from '../../src/state/window.js';
 import type { State } from '../../src/types.js';
+import { assertUsageError } from '../helpers/errors.js';
 
 const d = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
@@ -21,14 +21,7 @@ const stateWith = (lastGather: Date | null, entries: Record<string, Date> = {}):
 
 /** Asserts a usage error (exit 2) whose message contains every fragment. */
 function assertUsage(fn: () => unknown, ...fragments: string[]) {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
-    assert.equal(err.code, 'USAGE');
-    assert.equal(err.exitCode, 2);
-    assert.doesNotMatch(err.message, /\n/);
-    for (const fragment of fragments) assert.ok(err.message.includes(fragment), `"${err.message}" should mention ${fragment}`);
-    return true;
-  });
+  assert.throws(fn, (err: unknown) => assertUsageError(err, ...fragments));
 }
 
 describe('resolveRunWindow', () => {
