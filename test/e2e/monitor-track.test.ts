@@ -1,18 +1,22 @@
 /**
  * `track` through the real CLI (contract §9) against a local ingress implementing `/track/{id}` (as
  * insights-ingress-go does): 200 with status/status_msg/date, 404, 401 without the identity header, a slow answer
- * past ship.timeoutMs; `--last` from the history; exit 4 when no track URL can be derived.
+ * past ship.timeoutMs, an endless 200 (read to 1 MiB, the child's peak RSS bounded); `--last` from the history;
+ * exit 4 when no track URL can be derived.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
 import { sampleEntry } from '../helpers/history.js';
 
 const IDENTITY = 'trk-Identity-9x+Z=secret';
+const PEAK_RSS = fileURLToPath(new URL('../helpers/peak-rss.mjs', import.meta.url));
+const MiB = 1024 * 1024;
 const CONTENT_TYPE = 'application/vnd.redhat.tower.tower_payload+tgz';
 
 let server: http.Server;
@@ -33,6 +37,19 @@ before(async () => {
     if (match === null) return send(404, { message: 'Not Found' });
     const id = decodeURIComponent(match[1]!);
     if (id === 'slow') return; // never answers: ship.timeoutMs ends the wait
+    if (id === 'endless') {
+      // A 200 whose body never ends, sent as fast as the client reads it, until it goes away.
+      res.on('error', () => undefined);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"status":"');
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+      return;
+    }
     if (id.startsWith('missing')) return send(404, { message: 'request id not found' });
     send(200, { service: 'tower', account: '1', request_id: id, inventory_id: '', status: 'success', status_msg: `processed ${id}\u001b[31m`, date: '2026-11-28T01:02:03Z' });
   });
@@ -78,6 +95,26 @@ describe('track through the CLI', { concurrency: 2 }, () => {
     const unauthorized = await cli(['track', 'req-1'], { cwd: p.dir, env: env('wrong-identity-value') });
     assert.equal(unauthorized.code, 1);
     assert.match(unauthorized.stdout, /^req-1\s+not answered\s+401/m);
+  });
+
+  it('an endless 200: read to 1 MiB, not parsed, exit 1; the child stays small', async (t) => {
+    // A long ship.timeoutMs: only the 1 MiB bound can end this answer soon.
+    const p = await project(undefined, { timeoutMs: 600_000 });
+    const rssFile = join(p.dir, 'peak-rss');
+    const run = await cli(['track', 'endless', 'ok-2', '--json'], {
+      cwd: p.dir,
+      env: { ...env(), NODE_OPTIONS: `--import ${PEAK_RSS}`, PEAK_RSS_FILE: rssFile },
+    });
+    assert.equal(run.code, 1, run.stderr);
+    const json = JSON.parse(run.stdout) as { results: { requestId: string; httpStatus: number; status: string | null; error: string | null }[] };
+    const [endless, ok] = json.results;
+    assert.equal(endless?.httpStatus, 200);
+    assert.equal(endless.status, null);
+    assert.equal(endless.error, '200, then the answer broke off: the answer is longer than 1048576 bytes');
+    assert.equal(ok?.status, 'success', 'the next id is still asked');
+    const peakRss = Number(await readFile(rssFile, 'utf8'));
+    t.diagnostic(`peak RSS of the child: ${(peakRss / MiB).toFixed(1)} MiB`);
+    assert.ok(peakRss > 0 && peakRss < 200 * MiB, `peak RSS ${(peakRss / MiB).toFixed(0)} MiB`);
   });
 
   it('--last: the request ids of the newest history entry that has any', async () => {

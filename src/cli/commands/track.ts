@@ -1,8 +1,8 @@
 /**
  * `analytics-collect track [REQUEST_ID...] [--last]` (contract §9): asks the ingress what became of uploads —
  * `GET <ship.trackUrl>/<id>` with the shipping auth, TLS, CA and proxy (the ship stage's own pieces) — and
- * prints each id's `status`, `status_msg` and `date`. Exit 0 when every id was answered 200, else 1; exit 4 when
- * no track URL can be derived.
+ * prints each id's `status`, `status_msg` and `date`. Exit 0 when every id was answered 200 (whole, JSON), else 1;
+ * exit 4 when no track URL can be derived. Answers are read within ship.timeoutMs and to 1 MiB, like the shipper's.
  */
 import type { ShipConfig } from '../../config/types.js';
 import { AppError, messageOf, usageError } from '../../errors.js';
@@ -46,7 +46,8 @@ export async function trackCommand(ids: string[], flags: TrackFlags, out: Output
   if (flags.json) out.result(JSON.stringify({ trackUrl: displayUrl(trackUrl), results: rows }));
   else out.result(trackTable(rows));
   if (signal.aborted) throw new AppError('INTERRUPTED', 'stopped by a signal');
-  return rows.every((r) => r.httpStatus === 200) ? 'ok' : 'failed';
+  // Answered: a whole 200 that says something (one that broke off or is not JSON is no answer to act on).
+  return rows.every((r) => r.httpStatus === 200 && r.error === null) ? 'ok' : 'failed';
 }
 
 /** The track URL, or exit 4 saying why there is none; unsafe settings are exit 2 as for shipping. */
@@ -72,8 +73,15 @@ async function lastRequestIds(config: Parameters<typeof historyStore>[0], given:
   return newest.requestIds;
 }
 
+/** A tracking answer: its status and body (at most MAX_ANSWER_BYTES), and why it broke off (null when whole). */
+interface TrackAnswer {
+  statusCode: number;
+  body: string;
+  broken: string | null;
+}
+
 interface TrackClient {
-  get(url: string, signal: AbortSignal): Promise<{ statusCode: number; body: string }>;
+  get(url: string, signal: AbortSignal): Promise<TrackAnswer>;
 }
 
 /**
@@ -95,20 +103,22 @@ function trackClient(ship: ShipConfig, version: string): TrackClient {
         signal,
       });
       if (answer.kind === 'error') throw answer.error;
-      return { statusCode: answer.status, body: answer.body.toString('utf8') };
+      return { statusCode: answer.status, body: answer.body.toString('utf8'), broken: answer.kind === 'broken' ? answer.reason : null };
     },
   };
 }
 
 async function trackOne(client: TrackClient, trackUrl: string, id: string, signal: AbortSignal): Promise<TrackRow> {
   const row: TrackRow = { requestId: id, httpStatus: null, status: null, statusMsg: null, date: null, error: null };
-  let answer: { statusCode: number; body: string };
+  let answer: TrackAnswer;
   try {
     answer = await client.get(`${trackUrl.replace(/\/+$/, '')}/${encodeURIComponent(id)}`, signal);
   } catch (err) {
     return { ...row, error: escapeControlLine(messageOf(err)) };
   }
   row.httpStatus = answer.statusCode;
+  // Too long, reset or too slow: what came is not the whole answer, and not parsed.
+  if (answer.broken !== null) return { ...row, error: `${answer.statusCode}, then the answer broke off: ${escapeControlLine(answer.broken)}` };
   if (answer.statusCode !== 200) {
     const said = bodySnippet(answer.body);
     return { ...row, error: `${answer.statusCode}${said ? `: ${escapeControlLine(said)}` : ''}` };
