@@ -132,7 +132,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', STATE_HELP)
-    .action(async (flags: CommonFlags) => report(await (await import('./commands/state.js')).stateCommand(flags, out)));
+    .action(async (flags: CommonFlags) => report(await (await import('./commands/state.js')).stateCommand(flags, out, signal)));
   logFlags(
     command(state, 'set', 'state set')
       .description('Set where KEY continues from: the next run gathers KEY from DATE.')
@@ -144,7 +144,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', STATE_HELP)
     .action(async (key: string, date: string, _flags, cmd: Command) =>
-      report(await (await import('./commands/state-change.js')).stateSetCommand(key, date, cmd.optsWithGlobals(), out, recorder)),
+      report(await (await import('./commands/state-change.js')).stateSetCommand(key, date, cmd.optsWithGlobals(), out, recorder, signal)),
     );
   logFlags(
     command(state, 'reset', 'state reset')
@@ -156,7 +156,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
   )
     .addHelpText('after', STATE_HELP)
     .action(async (key: string, _flags, cmd: Command) =>
-      report(await (await import('./commands/state-change.js')).stateResetCommand(key, cmd.optsWithGlobals(), out, recorder)),
+      report(await (await import('./commands/state-change.js')).stateResetCommand(key, cmd.optsWithGlobals(), out, recorder, signal)),
     );
 
   logFlags(

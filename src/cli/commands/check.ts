@@ -65,7 +65,8 @@ export async function checkCommand(flags: CheckFlags, out: Output, signal: Abort
   if (collectors.error !== null) problem(2, collectors.error);
 
   const locations = [await checkFolder('output', config.output), await checkFolder('tmpDir', config.tmpDir)];
-  const coordination = pgCoordination(config.coordination);
+  // A signal ends a wait on PostgreSQL at once (exit 130/143), as for gather.
+  const coordination = pgCoordination(config.coordination, { signal });
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   if (coordination === null) locations.push(await checkFolder('state folder', dirnameOf(config.stateFile)));
@@ -135,7 +136,7 @@ async function checkState(store: StateStore, ship: boolean): Promise<CheckReport
       detail: `readable; ${keys} ${keys === 1 ? 'entry' : 'entries'}, last gather ${state.lastGather?.toISOString() ?? 'never'}`,
     };
   } catch (err) {
-    if (!(err instanceof AppError)) throw err;
+    if (!(err instanceof AppError) || err.code === 'INTERRUPTED') throw err;
     return { store: store.describe(), ok: false, detail: err.message };
   }
 }
@@ -152,7 +153,7 @@ async function checkLock(locker: Locker): Promise<{ held: boolean; detail: strin
     return { held: false, detail: 'free: a gather could start now', error: null };
   } catch (err) {
     if (err instanceof AppError && err.code === 'LOCKED') return { held: true, detail: err.message, error: null };
-    if (err instanceof AppError) return { held: false, detail: err.message, error: `lock: ${err.message}` };
+    if (err instanceof AppError && err.code !== 'INTERRUPTED') return { held: false, detail: err.message, error: `lock: ${err.message}` };
     throw err;
   }
 }

@@ -26,9 +26,17 @@ export interface StateChange {
   changes: { key: string; old: string | null; new: string | null }[];
 }
 
-export async function stateSetCommand(key: string, date: string, flags: CommonFlags, out: Output, recorder?: RunRecorder): Promise<Outcome> {
+/** `signal` (SIGINT/SIGTERM) ends a wait on PostgreSQL at once (exit 130/143); a write cut short is rolled back. */
+export async function stateSetCommand(
+  key: string,
+  date: string,
+  flags: CommonFlags,
+  out: Output,
+  recorder?: RunRecorder,
+  signal?: AbortSignal,
+): Promise<Outcome> {
   const value = parseDateFlag('DATE', date);
-  return changeState('state set', key, flags, out, recorder, async (state, now) => {
+  return changeState('state set', key, { flags, out, recorder, signal }, async (state, now) => {
     if (value.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
       throw usageError(
         `state set ${key}: ${value.toISOString()} is in the future (now is ${now.toISOString()}); a position may be at most 5 minutes ahead`,
@@ -40,8 +48,8 @@ export async function stateSetCommand(key: string, date: string, flags: CommonFl
   });
 }
 
-export async function stateResetCommand(key: string, flags: CommonFlags, out: Output, recorder?: RunRecorder): Promise<Outcome> {
-  return changeState('state reset', key, flags, out, recorder, async (state) => {
+export async function stateResetCommand(key: string, flags: CommonFlags, out: Output, recorder?: RunRecorder, signal?: AbortSignal): Promise<Outcome> {
+  return changeState('state reset', key, { flags, out, recorder, signal }, async (state) => {
     const entries = copyEntries(state.entries);
     delete entries[key];
     delete entries[`${key}_full`];
@@ -51,17 +59,18 @@ export async function stateResetCommand(key: string, flags: CommonFlags, out: Ou
 
 type Change = (state: State, now: Date) => Promise<State>;
 
-async function changeState(
-  command: StateChange['command'],
-  key: string,
-  flags: CommonFlags,
-  out: Output,
-  recorder: RunRecorder | undefined,
-  change: Change,
-): Promise<Outcome> {
+interface ChangeContext {
+  flags: CommonFlags;
+  out: Output;
+  recorder: RunRecorder | undefined;
+  signal: AbortSignal | undefined;
+}
+
+async function changeState(command: StateChange['command'], key: string, context: ChangeContext, change: Change): Promise<Outcome> {
+  const { flags, out, recorder, signal } = context;
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
   recorder?.useConfig(config); // the history entry (§7, §9) is written by main.ts once the exit status is known
-  const coordination = pgCoordination(config.coordination);
+  const coordination = pgCoordination(config.coordination, signal ? { signal } : {});
   const store: StateStore = coordination?.store ?? fileStateStore(config.stateFile);
   const locker: Locker = coordination?.locker ?? fileLocker(`${config.stateFile}.lock`);
   const lock = await locker.acquire();

@@ -7,9 +7,11 @@ import type { Outcome } from '../outcome.js';
 import { table, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
 
-export async function stateCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
+/** `signal` (SIGINT/SIGTERM) ends a wait on PostgreSQL at once: exit 130/143. */
+export async function stateCommand(flags: CommonFlags, out: Output, signal?: AbortSignal): Promise<Outcome> {
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
-  const store = pgCoordination(config.coordination)?.store ?? fileStateStore(config.stateFile);
+  const store = pgCoordination(config.coordination, signal ? { signal } : {})?.store ?? fileStateStore(config.stateFile);
+  signal?.throwIfAborted();
   const state = await store.read();
   const entries = Object.entries(state.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (flags.json) {
