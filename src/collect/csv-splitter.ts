@@ -112,16 +112,25 @@ export class CsvFileSplitter {
   write(row: readonly unknown[] | object): Promise<void> {
     const problem = this.#rowProblem(row);
     if (problem !== undefined) return Promise.reject(problem);
-    let line: string;
-    try {
-      line = this.#format!.line(row);
-    } catch (err) {
-      const error = new Error(`CsvFileSplitter(${this.path}): a row cannot be written as CSV: ${messageOf(err)}`, {
-        cause: err,
-      });
-      return this.#files.abort(error).then(() => Promise.reject(error));
+    const format = this.#format!;
+    const chunk = this.#chunk;
+    // The common case: the record's bytes go straight into the current chunk. Anything else (a chunk too full,
+    // a value of another type, a long or non-ASCII text) takes the string path, which gives the same bytes.
+    const end = chunk === undefined ? -1 : format.encode(row, chunk, this.#at);
+    if (end >= 0) {
+      this.#at = end;
+    } else {
+      let line: string;
+      try {
+        line = format.line(row);
+      } catch (err) {
+        const error = new Error(`CsvFileSplitter(${this.path}): a row cannot be written as CSV: ${messageOf(err)}`, {
+          cause: err,
+        });
+        return this.#files.abort(error).then(() => Promise.reject(error));
+      }
+      this.#append(line);
     }
-    this.#append(line);
     return this.#files.queuedBytes < FLUSH_BYTES ? RESOLVED : this.#flushRows();
   }
 
@@ -315,6 +324,51 @@ class RowFormat {
     this.header = Buffer.from(stringify([columns], this.options));
   }
 
+  /**
+   * Writes the row's record, LF included, into `buf` from `at` and returns where it ends; -1 (nothing taken)
+   * when it must go through {@link line}: a value of another type, a date toISOString() would not write with
+   * a 4-digit year, a text that is long or needs more than a byte-for-byte copy, or not enough room left.
+   * The bytes are those `line()` would give: numbers as JSON.stringify writes them (integers digit by digit),
+   * dates as toISOString(), texts that need no quotes as they are.
+   */
+  encode(row: readonly unknown[] | object, buf: Buffer, at: number): number {
+    const columns = this.#columns;
+    const values = Array.isArray(row) ? (row as readonly unknown[]) : undefined;
+    const limit = buf.length;
+    let to = at;
+    for (let i = 0; i < columns.length; i++) {
+      if (i > 0) {
+        if (to >= limit) return -1;
+        buf[to++] = COMMA;
+      }
+      const value = values === undefined ? (row as Record<string, unknown>)[columns[i]!] : values[i];
+      switch (typeof value) {
+        case 'string':
+          to = copyPlainText(value, buf, to, limit);
+          break;
+        case 'number':
+          to = Number.isSafeInteger(value) ? writeInteger(value, buf, to, limit) : copyPlainText(fieldText(value)!, buf, to, limit);
+          break;
+        case 'boolean':
+          to = copyPlainText(value ? 'true' : 'false', buf, to, limit);
+          break;
+        case 'undefined':
+          break;
+        case 'object':
+          if (value === null) break;
+          if (!(value instanceof Date) || value.toISOString !== nativeToISOString) return -1;
+          to = writeIsoDate(value.getTime(), buf, to, limit);
+          break;
+        default:
+          return -1;
+      }
+      if (to < 0) return -1;
+    }
+    if (to >= limit) return -1;
+    buf[to++] = LF;
+    return to;
+  }
+
   /** The row's record, LF included. Throws what csv-stringify throws for a value it cannot write. */
   line(row: readonly unknown[] | object): string {
     const columns = this.#columns;
@@ -357,6 +411,82 @@ function fieldText(value: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+const COMMA = 0x2c;
+const LF = 0x0a;
+const QUOTE = 0x22;
+const CR = 0x0d;
+/** Texts longer than this go through the string path (a byte-for-byte copy is a loop in JavaScript). */
+const COPY_MAX = 256;
+
+/**
+ * Copies a text that needs no quotes and is ASCII into `buf`, returning where it ends; -1 for any other text
+ * (or no room), which the string path then writes. Checking and copying are one pass.
+ */
+function copyPlainText(text: string, buf: Buffer, at: number, limit: number): number {
+  const length = text.length;
+  if (length > COPY_MAX || at + length > limit) return -1;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80 || c === QUOTE || c === COMMA || c === LF || c === CR) return -1;
+    buf[at + i] = c;
+  }
+  return at + length;
+}
+
+/** A safe integer in decimal, as JSON.stringify writes it (-0 as `0`). */
+function writeInteger(value: number, buf: Buffer, at: number, limit: number): number {
+  let n = value;
+  if (n < 0) {
+    if (at >= limit) return -1;
+    buf[at++] = 0x2d; // '-'
+    n = -n;
+  }
+  let digits = 1;
+  for (let p = 10; p <= n && digits < 16; p *= 10) digits++;
+  if (n >= 1e15) digits = String(n).length; // 16 digits: up to 2^53
+  const end = at + digits;
+  if (end > limit) return -1;
+  for (let i = end - 1; i >= at; i--) {
+    const d = n % 10;
+    buf[i] = 0x30 + d;
+    n = (n - d) / 10;
+  }
+  return end;
+}
+
+/** A date as toISOString() writes it, for years 0000–9999 (else -1); the day's part is kept as in isoDate(). */
+function writeIsoDate(ms: number, buf: Buffer, at: number, limit: number): number {
+  if (!(ms >= FIRST_ISO_MS && ms < END_ISO_MS) || at + 24 > limit) return -1;
+  const day = Math.floor(ms / MS_PER_DAY);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoDayPrefix = nativeToISOString.call(new Date(ms)).slice(0, 11);
+  }
+  const prefix = isoDayPrefix;
+  for (let i = 0; i < 11; i++) buf[at + i] = prefix.charCodeAt(i);
+  let rest = ms - day * MS_PER_DAY;
+  const millis = rest % 1000;
+  rest = (rest - millis) / 1000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  buf[at + 11] = 0x30 + Math.floor(hours / 10);
+  buf[at + 12] = 0x30 + (hours % 10);
+  buf[at + 13] = 0x3a; // ':'
+  buf[at + 14] = 0x30 + Math.floor(minutes / 10);
+  buf[at + 15] = 0x30 + (minutes % 10);
+  buf[at + 16] = 0x3a;
+  buf[at + 17] = 0x30 + Math.floor(seconds / 10);
+  buf[at + 18] = 0x30 + (seconds % 10);
+  buf[at + 19] = 0x2e; // '.'
+  buf[at + 20] = 0x30 + Math.floor(millis / 100);
+  buf[at + 21] = 0x30 + (Math.floor(millis / 10) % 10);
+  buf[at + 22] = 0x30 + (millis % 10);
+  buf[at + 23] = 0x5a; // 'Z'
+  return at + 24;
 }
 
 const nativeToISOString = Date.prototype.toISOString;

@@ -85,6 +85,12 @@ const ZEROS = Buffer.alloc(2 * TAR_BLOCK);
  * 0.01 % of one deflate stream's.
  */
 const GZIP_BLOCK = 512 * 1024;
+/**
+ * zlib's memLevel: 9 (a 64 Ki-entry hash table) instead of the default 8. At the same level it finds matches
+ * with shorter hash chains: deflate takes about 6 % less CPU on the benchmark table and the output is a little
+ * smaller, for 128 KiB more memory per deflate job. The level stays the configured one (gzipLevel).
+ */
+const MEM_LEVEL = 9;
 const WINDOW = 32 * 1024;
 /** Output buffer of a deflate job: a block's output fits in one or two. */
 const GZIP_CHUNK = 256 * 1024;
@@ -408,6 +414,7 @@ function deflateBlock(input: Buffer, level: number, dictionary: Buffer | undefin
     const chunks: Buffer[] = [];
     const deflate = zlib.createDeflateRaw({
       level,
+      memLevel: MEM_LEVEL,
       chunkSize: GZIP_CHUNK,
       finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
       ...(dictionary === undefined ? {} : { dictionary }),

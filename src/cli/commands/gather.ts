@@ -2,6 +2,7 @@
  * `analytics-collect gather`: checks in the contract's order (usage 2, then 4, then the lock 3), then the pipeline,
  * with a progress line on a terminal and a summary at the end.
  */
+import { setFlagsFromString } from 'node:v8';
 import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
@@ -78,6 +79,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   let report: GatherReport;
   try {
     progress?.start();
+    keepYoungGenerationSmall();
     const shipper = mode === 'ship' ? await (await loadShipping()).createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
       config,
@@ -155,3 +157,13 @@ export function jsonReport(report: GatherReport): object {
 
 /** got and the HTTP stack load only for runs that ship (they cost start-up time and memory on every dry run). */
 const loadShipping = (): Promise<typeof import('../../ship/index.js')> => import('../../ship/index.js');
+
+/**
+ * Keeps V8's young generation at its first size (semi-spaces of 1–2 MiB, not 16 MiB): about 30 MiB less peak
+ * RSS for a run that moves gigabytes, at no measurable cost in time. The bin sets the flag first thing, but
+ * starting a worker thread (the module hooks that load TypeScript collectors run in one) puts V8's flags back to
+ * their defaults, so it is set again here, once everything is loaded and before any data moves.
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
