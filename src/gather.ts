@@ -347,8 +347,15 @@ class GatherRun {
     const { config, logger, mode, onEvent } = this.options;
     onEvent?.({ type: 'collection-start', key: collector.key, since: w.since, until: w.until });
     const startedAt = this.now();
+    // Compress ahead: the big files of a collector without slicing wait for the end of the run to be placed, so
+    // they deflate in the background meanwhile — each file as soon as the collector's splitter finished it, so a
+    // big table is compressed while it is still being collected (a slice's tarballs close at once: nothing to
+    // gain there).
+    const ahead = this.ahead !== null && !collector.config && collector.slicing === undefined ? this.ahead : null;
+    const early = ahead?.collection(`${collector.key}.csv`);
     const result = await runCollection({
       collector,
+      ...(early ? { onFileFinished: early.finished } : {}),
       since: w.since,
       until: w.until,
       lastGather: this.window.lastGather,
@@ -369,9 +376,7 @@ class GatherRun {
       redaction: null,
     }));
     const { outcome } = result;
-    // Compress ahead: the big files of a collector without slicing wait for the end of the run to be placed, so
-    // they deflate in the background meanwhile (a slice's tarballs close at once: nothing to gain there).
-    if (outcome.status === 'ok' && !collector.config && collector.slicing === undefined) this.ahead?.start(outcome.files);
+    if (early) await early.done(outcome.status === 'ok' ? outcome.files : []);
     const bytes = outcome.status === 'ok' ? outcome.files.reduce((sum, f) => sum + f.size, 0) : 0;
     if (outcome.status === 'failed' && !collector.config) logger.error({ collector: collector.key }, `collector "${collector.key}" failed: ${outcome.error}`);
     if (!collector.config) {

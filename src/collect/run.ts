@@ -7,8 +7,10 @@ import { join, relative, isAbsolute, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RedactConfig } from '../config/types.js';
 import { redactOutcome } from '../redact/outcome.js';
+import { rulesFor } from '../redact/rules.js';
 import type { RedactionSummary } from '../redact/types.js';
 import { ContainedError, contained } from './contain.js';
+import { watchFinishedFiles } from './finished.js';
 import type { Collector, CollectorContext } from './register.js';
 import { cleanStack, describeThrown, locationSuffix, stackOf } from './where.js';
 
@@ -56,6 +58,11 @@ export interface RunCollectionInput {
    * a timer): the run should count it as failed if it still can. Always logged and counted for the exit status.
    */
   onLateFailure?: (message: string) => void;
+  /**
+   * Told of each CSV file a CsvFileSplitter finished in the collection's `outputDir` while the collector runs
+   * (a hint, see finished.ts; only for collectors without redaction rules, whose files are the ones placed).
+   */
+  onFileFinished?: (file: string, size: number) => void;
 }
 
 /**
@@ -83,8 +90,10 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   // Shown and counted (exit 1) by the containment; the run may also mark the collection failed.
   const onLate = (message: string): void => input.onLateFailure?.(message);
   let collected: CollectionOutcome;
+  const { onFileFinished } = input;
+  const unwatch = onFileFinished && rulesFor(input.redact, collector.key) === null ? watchFinishedFiles(outputDir, onFileFinished) : undefined;
   try {
-    const value = await contained(() => collector.fn(ctx), { label, timeoutMs: input.timeoutMs, signal: input.signal, onLate });
+    const value = await contained(() => collector.fn(ctx), { label, timeoutMs: input.timeoutMs, signal: input.signal, onLate }).finally(unwatch);
     collected = collector.format === 'json' ? await jsonOutcome(collector.key, value, outputDir) : await csvOutcome(collector.key, value, outputDir);
   } catch (err) {
     if (err instanceof ContainedError && err.timedOut) timeout.abort(new Error(err.message));

@@ -6,6 +6,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { messageOf } from '../errors.js';
 import { writeAll } from '../write-all.js';
+import { fileFinished } from './finished.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -49,7 +50,7 @@ export class SplitFiles {
   #handlePath: string | undefined;
   #tail: Promise<void> = RESOLVED;
   /** A file whose end moves to the next file, once that one is open. */
-  #cut: { handle: FileHandle; from: number } | undefined;
+  #cut: { handle: FileHandle; path: string; from: number } | undefined;
 
   constructor(basePath: string) {
     this.basePath = basePath;
@@ -140,13 +141,15 @@ export class SplitFiles {
         if (chunks.length > 0) await writeAll(handle, chunks);
         if (segment.cutAt !== undefined) {
           // Closed after its tail has moved to the next file.
-          this.#cut = { handle, from: segment.cutAt };
+          this.#cut = { handle, path, from: segment.cutAt };
           this.#handle = undefined;
           this.#handlePath = undefined;
         } else if (segment.ended) {
           this.#handle = undefined;
           this.#handlePath = undefined;
+          const { size } = await handle.stat();
           await handle.close();
+          fileFinished(path, size);
         }
       }
     } catch (err) {
@@ -171,6 +174,7 @@ export class SplitFiles {
     await cut.handle.truncate(cut.from);
     this.#cut = undefined;
     await cut.handle.close();
+    fileFinished(cut.path, cut.from);
   }
 
   async #removeAll(): Promise<void> {

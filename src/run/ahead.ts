@@ -4,7 +4,7 @@
  * other collectors run. Closing a tarball then copies the deflated segments and deflates only the small
  * members. The tarball's content is byte for byte the same; only how the deflate stream is cut differs.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateMember, type DeflatedSegment } from '../pack/write-tarball.js';
 import type { CollectedFile } from '../collect/run.js';
@@ -24,6 +24,8 @@ export interface AheadOptions {
 
 export class DeflateAhead {
   private readonly segments = new Map<string, Promise<DeflatedSegment | null>>();
+  /** Segments being removed (never reject). */
+  private readonly releasing = new Set<Promise<void>>();
   private made: Promise<void> | null = null;
   private count = 0;
   /** One file at a time: a file's blocks already use every deflate slot, and more at once only cost memory. */
@@ -50,23 +52,62 @@ export class DeflateAhead {
     }
   }
 
+  /**
+   * Deflating ahead for one collection whose members are named `name`: `finished` starts on each file its
+   * splitter finished while it runs (a hint: `done` keeps only the files the collector returned, at the size they
+   * were deflated at); `done` then starts on the rest of the returned files. Call `done` once, with `[]` when the
+   * collection failed or is empty: what was deflated for nothing is removed.
+   */
+  collection(name: string): { finished: (file: string, size: number) => void; done: (files: readonly CollectedFile[]) => Promise<void> } {
+    const started = new Map<string, number>();
+    const resolving: Promise<void>[] = [];
+    let open = true;
+    const finished = (file: string, size: number): void => {
+      if (!open) return;
+      resolving.push(
+        realpath(file).then(
+          (real) => {
+            if (!open || this.segments.has(real)) return;
+            started.set(real, size);
+            this.start([{ name, file: real, size }]);
+          },
+          () => undefined,
+        ),
+      );
+    };
+    const done = async (files: readonly CollectedFile[]): Promise<void> => {
+      open = false;
+      await Promise.all(resolving);
+      const kept = new Map(files.map((f) => [f.file, f.size]));
+      for (const [file, size] of started) {
+        if (kept.get(file) !== size) void this.release(file); // not returned, or changed since it was finished
+      }
+      this.start(files);
+    };
+    return { finished, done };
+  }
+
   /** The deflated segment of `file`, if it was started (null if deflating it failed). */
   segmentOf(file: string): Promise<DeflatedSegment | null> | undefined {
     return this.segments.get(file);
   }
 
-  /** Forgets `file`'s segment and removes it from disk (its tarball is written). */
-  async release(file: string): Promise<void> {
+  /** Forgets `file`'s segment and removes it from disk (its tarball is written, or it is not needed). */
+  release(file: string): Promise<void> {
     const segment = this.segments.get(file);
-    if (!segment) return;
+    if (!segment) return Promise.resolve();
     this.segments.delete(file);
-    const done = await segment;
-    if (done) await rm(done.file, { force: true }).catch(() => undefined);
+    const removed = segment.then(async (done) => {
+      if (done) await rm(done.file, { force: true }).catch(() => undefined);
+    });
+    this.releasing.add(removed);
+    void removed.finally(() => this.releasing.delete(removed));
+    return removed;
   }
 
   /** Waits for every segment still being made (before the run's directory is removed). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.segments.values()]);
+    await Promise.allSettled([...this.segments.values(), ...this.releasing]);
   }
 
   private dir(): Promise<void> {

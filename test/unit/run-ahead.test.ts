@@ -1,0 +1,123 @@
+/**
+ * Deflating ahead while a collector still runs (issue 16): a CsvFileSplitter announces each file it finished
+ * in a watched directory, with its final size; the run's DeflateAhead deflates those files at once and keeps
+ * only what the collector returned, at the size it was deflated at.
+ */
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { CsvFileSplitter } from '../../src/collect/csv-splitter.js';
+import { watchFinishedFiles } from '../../src/collect/finished.js';
+import { DeflateAhead } from '../../src/run/ahead.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+async function fresh(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ac-run-ahead-'));
+  dirs.push(dir);
+  return dir;
+}
+const MTIME = new Date('2026-11-28T00:00:00.000Z');
+
+describe('CsvFileSplitter announces the files it finished', () => {
+  it('each file once, with its final size, as soon as it is closed (rows path)', async () => {
+    const dir = await fresh();
+    const seen: [string, number][] = [];
+    const unwatch = watchFinishedFiles(dir, (file, size) => seen.push([file, size]));
+    // Rows are written out a MiB at a time: 3 MiB of rows in files of 256 KiB.
+    const out = new CsvFileSplitter({ path: join(dir, 't.csv'), maxFileSize: 256 * 1024, columns: ['id', 'name'] });
+    let announcedBeforeClose = 0;
+    for (let i = 0; i < 150_000; i++) {
+      await out.write([i, `name ${i}`]);
+      announcedBeforeClose = seen.length;
+    }
+    const files = await out.close();
+    unwatch();
+    assert.ok(files.length > 3);
+    assert.ok(announcedBeforeClose >= files.length / 3, `finished files are announced while rows still come (${announcedBeforeClose} of ${files.length})`);
+    assert.deepEqual(seen.map(([file]) => file), files);
+    for (const [file, size] of seen) assert.equal(size, (await stat(file)).size);
+  });
+
+  it('with the CSV text path, where a record that does not fit moves to the next file', async () => {
+    const dir = await fresh();
+    const seen: [string, number][] = [];
+    const unwatch = watchFinishedFiles(dir, (file, size) => seen.push([file, size]));
+    const out = new CsvFileSplitter({ path: join(dir, 't.csv'), maxFileSize: 1000 });
+    const text = 'id,note\n' + Array.from({ length: 300 }, (_, i) => `${i},"line ${i}\n${'x'.repeat(i % 50)}"\n`).join('');
+    // Chunks that cut records anywhere, so a record's start often has to move to the next file.
+    const chunks = Array.from({ length: Math.ceil(text.length / 97) }, (_, i) => text.slice(i * 97, i * 97 + 97));
+    await pipeline(Readable.from(chunks), out.writable());
+    const files = await out.close();
+    unwatch();
+    assert.deepEqual(seen.map(([file]) => file), files);
+    for (const [file, size] of seen) assert.equal(size, (await stat(file)).size);
+  });
+
+  it('says nothing for a directory nobody watches, nor after the watch ends', async () => {
+    const dir = await fresh();
+    const seen: string[] = [];
+    watchFinishedFiles(dir, (file) => seen.push(file))();
+    const out = new CsvFileSplitter({ path: join(dir, 't.csv'), maxFileSize: 100, columns: ['id'] });
+    for (let i = 0; i < 100; i++) await out.write([i]);
+    await out.close();
+    assert.deepEqual(seen, []);
+  });
+});
+
+describe('DeflateAhead for one collection', () => {
+  async function bigFile(dir: string, name: string, bytes: number): Promise<string> {
+    const file = join(dir, name);
+    await writeFile(file, 'id,v\n' + 'x'.repeat(bytes));
+    return file;
+  }
+
+  it('uses what was deflated early for the files returned, removes the rest', async () => {
+    const dir = await fresh();
+    const out = join(dir, 'out');
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, minBytes: 1000 });
+    const early = ahead.collection('t.csv');
+    await rm(out, { recursive: true, force: true });
+    const kept = await bigFile(dir, 'kept.csv', 5000);
+    const dropped = await bigFile(dir, 'dropped.csv', 5000);
+    early.finished(kept, 5005);
+    early.finished(dropped, 5005);
+    await early.done([{ name: 't.csv', file: kept, size: 5005 }]);
+    const segment = await ahead.segmentOf(kept);
+    assert.equal(segment?.size, 5005);
+    assert.equal(ahead.segmentOf(dropped), undefined, 'a file the collector did not return is not kept');
+    await ahead.drain();
+    assert.deepEqual(await readdir(join(dir, 'ahead')), [segment!.file.split('/').pop()], 'only the kept segment is on disk');
+  });
+
+  it('deflates again a file that changed after it was announced', async () => {
+    const dir = await fresh();
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, minBytes: 1000 });
+    const early = ahead.collection('t.csv');
+    const file = await bigFile(dir, 'grew.csv', 5000);
+    early.finished(file, 5005);
+    await ahead.segmentOf(file); // deflated at 5005 bytes
+    await appendFile(file, 'more\n');
+    await early.done([{ name: 't.csv', file, size: 5010 }]);
+    assert.equal((await ahead.segmentOf(file))?.size, 5010);
+    await ahead.drain();
+    assert.equal((await readdir(join(dir, 'ahead'))).length, 1);
+  });
+
+  it('removes everything deflated early when the collection failed', async () => {
+    const dir = await fresh();
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, minBytes: 1000 });
+    const early = ahead.collection('t.csv');
+    const file = await bigFile(dir, 'a.csv', 5000);
+    early.finished(file, 5005);
+    await early.done([]);
+    early.finished(await bigFile(dir, 'late.csv', 5000), 5005); // after done: ignored
+    await ahead.drain();
+    assert.equal(ahead.segmentOf(file), undefined);
+    assert.deepEqual(await readdir(join(dir, 'ahead')).catch(() => []), []);
+  });
+});
