@@ -347,7 +347,7 @@ class RowFormat {
           to = copyPlainText(value, buf, to, limit);
           break;
         case 'number':
-          to = Number.isSafeInteger(value) ? writeInteger(value, buf, to, limit) : copyPlainText(fieldText(value)!, buf, to, limit);
+          to = Number.isSafeInteger(value) ? writeInteger(value, buf, to, limit) : writeNumber(value, buf, to, limit);
           break;
         case 'boolean':
           to = copyPlainText(value ? 'true' : 'false', buf, to, limit);
@@ -454,6 +454,32 @@ function writeInteger(value: number, buf: Buffer, at: number, limit: number): nu
     n = (n - d) / 10;
   }
   return end;
+}
+
+/**
+ * A number that is not a safe integer, as JSON.stringify writes it. Amounts with at most two decimals (prices,
+ * percentages) are written from their hundredths: when `k = round(value × 100)` gives back `value` as `k / 100`
+ * and has at most 15 digits, `value` is the double nearest to the decimal k/100, and a decimal of at most 15
+ * significant digits is the only one that short to round-trip to it — so it is the shortest form JavaScript prints
+ * (trailing zeros dropped). Anything else goes through JSON.stringify.
+ */
+function writeNumber(value: number, buf: Buffer, at: number, limit: number): number {
+  const hundredths = Math.round(value * 100);
+  if (hundredths / 100 !== value || !(Math.abs(hundredths) < 1e15)) return copyPlainText(fieldText(value)!, buf, at, limit);
+  let to = at;
+  let k = hundredths;
+  if (k < 0) {
+    if (to >= limit) return -1;
+    buf[to++] = 0x2d; // '-'
+    k = -k;
+  }
+  const cents = k % 100;
+  to = writeInteger((k - cents) / 100, buf, to, limit);
+  if (to < 0 || to + 3 > limit) return -1;
+  buf[to++] = 0x2e; // '.'
+  buf[to++] = 0x30 + Math.floor(cents / 10);
+  if (cents % 10 !== 0) buf[to++] = 0x30 + (cents % 10);
+  return to;
 }
 
 /** A date as toISOString() writes it, for years 0000–9999 (else -1); the day's part is kept as in isoDate(). */

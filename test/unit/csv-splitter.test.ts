@@ -164,6 +164,29 @@ describe('CsvFileSplitter rows', () => {
     );
   });
 
+  it('writes numbers, dates and texts byte for byte as JSON.stringify and toISOString() do, in long runs (property)', async () => {
+    // Many rows per run, so records are encoded straight into the buffers and cross chunk boundaries.
+    const amount = fc.oneof(
+      fc.integer({ min: -(10 ** 15) + 1, max: 10 ** 15 - 1 }).map((k) => k / 100), // two decimals: the fast path
+      fc.integer({ min: -100_000, max: 100_000 }).map((k) => k / 100),
+      fc.double({ noNaN: false }),
+      fc.constantFrom(0.1 + 0.2, 1.005, 2.675, -0, 1e21, 5e-324, 0.015, 1e15 + 0.5, 2 ** 53, -(2 ** 53)),
+    );
+    const text = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', '-', ':', ',', '"', '\n', 'é'), maxLength: 300 });
+    const date = fc.date({ min: new Date('-000001-01-01T00:00:00Z'), max: new Date('+010000-12-31T00:00:00Z'), noInvalidDate: true });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer(), amount, date, text), { minLength: 200, maxLength: 3000 }), async (rows) => {
+        const dir = freshDir();
+        const out = new CsvFileSplitter({ path: join(dir, 'n.csv'), maxFileSize: 1 << 30, columns: ['i', 'amount', 'at', 'text'] });
+        for (const row of rows) await out.write(row);
+        const [file] = await out.close();
+        const expected = rows.map((row) => stringify([row], { cast: { date: (d: Date) => d.toISOString() } })).join('');
+        assert.equal(readFileSync(file!, 'utf8'), `i,amount,at,text\n${expected}`);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('keeps files under the limit and fills them', async () => {
     const dir = freshDir();
     const out = new CsvFileSplitter({ path: join(dir, 'hosts.csv'), maxFileSize: 100, columns: ['id', 'name'] });
