@@ -19,6 +19,7 @@
  *   --setup-only       set up the first job, print its command line and exit (to run it under a profiler)
  *   --read-chunk BYTES read size of the source file (default 64 KiB, about what a COPY stream hands over)
  *   --redact           with redaction rules on the CSV collectors (bench/redact.ts); --verify is skipped then
+ *   --wide             four big unsliced tables at once (bench/collectors-wide): N MiB each, 4N in all
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ const OUT = join(ROOT, 'bench', 'out');
 const MIB = 1024 * 1024;
 const MAX_DATA_SIZE = 100 * MIB;
 const SINCE = '2026-01-01T00:00:00Z';
+/** Tables of `--wide` (bench/collectors-wide). */
+const WIDE_TABLES = 4;
 const UNTIL = `2026-01-${String(1 + DAYS).padStart(2, '0')}T00:00:00Z`;
 
 const { values } = parseArgs({
@@ -57,6 +60,7 @@ const { values } = parseArgs({
     redact: { type: 'boolean', default: false },
     io: { type: 'boolean', default: false },
     mixed: { type: 'boolean', default: false },
+    wide: { type: 'boolean', default: false },
     concurrency: { type: 'string' },
   },
 });
@@ -129,7 +133,7 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
   writeFileSync(
     config,
     JSON.stringify({
-      collectors: join(ROOT, 'bench', 'collectors'),
+      collectors: join(ROOT, 'bench', values.wide ? 'collectors-wide' : 'collectors'),
       output: join(dir, 'out'),
       tmpDir: join(dir, 'tmp'),
       stateFile: join(dir, 'state', 'state.json'),
@@ -164,8 +168,8 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
   return {
     n: 0,
     path,
-    csvBytes: jobCsvBytes(source),
-    rows: source.rows * 2,
+    csvBytes: values.wide ? WIDE_TABLES * source.bytes : jobCsvBytes(source),
+    rows: source.rows * (values.wide ? WIDE_TABLES : 2),
     run,
     compressed: report.tarballs.reduce((sum, t) => sum + t.bytes, 0),
     tarballs: report.tarballs.length,
@@ -179,15 +183,15 @@ async function verify(tarballs: string[], source: SourceTable): Promise<void> {
   for (const path of tarballs) {
     const { members } = await readTarball(path, { keep: () => false });
     for (const m of members) {
-      if (m.name === 'big_table.csv' || m.name === 'daily_table.csv') {
+      if (/^(big_table|daily_table|wide_\d)\.csv$/.test(m.name)) {
         csv += m.size;
         files++;
         if (m.size > MAX_DATA_SIZE) throw new Error(`${path}: ${m.name} is ${m.size} bytes, over maxDataSize`);
       }
     }
   }
-  // Every record of the table twice (whole and by day), plus one header line per file.
-  const expected = 2 * (source.bytes - source.headerBytes) + files * source.headerBytes;
+  // Every record of the table twice (whole and by day; --wide: four times whole), plus one header line per file.
+  const expected = (values.wide ? WIDE_TABLES : 2) * (source.bytes - source.headerBytes) + files * source.headerBytes;
   if (csv !== expected) throw new Error(`verify: CSV members hold ${csv} bytes, expected ${expected} (${files} files)`);
   process.stderr.write(`  verified: ${tarballs.length} tarballs, ${files} CSV members, ${csv} bytes\n`);
 }
