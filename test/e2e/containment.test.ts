@@ -118,19 +118,19 @@ describe('containment of collector code through the CLI', { concurrency: 3 }, ()
 
   it('an unhandled rejection after a collector returned: named, exit 1, never a crash', async () => {
     const p = await project();
-    // The rejection comes from a timer the collector left behind; a second collector keeps the run going long
-    // enough for it to fire during the run.
+    // The rejection comes from a timer the collector left behind; a second collector keeps the run going until it
+    // was reported (both share a promise on globalThis). What the report and the state make of it: late-failure.test.ts.
+    const gate = `const gate = (globalThis.__gate ??= (() => { let open; const opened = new Promise((r) => { open = r; }); return { opened, open }; })());\n`;
     await p.collector(
       'a.mjs',
-      `${HEAD}export const c = register({ key: 'late', version: '1.0' }, async () => {\n  setTimeout(() => { Promise.reject(new Error('late failure')); }, 1);\n  return { ok: true };\n});\n`,
+      `${HEAD}${gate}export const c = register({ key: 'late', version: '1.0' }, async () => {\n  setTimeout(() => { Promise.reject(new Error('late failure')); setImmediate(gate.open); }, 1);\n  return { ok: true };\n});\n`,
     );
-    await p.collector(
-      'b.mjs',
-      `${HEAD}export const c = register({ key: 'slow', version: '1.0' }, async () => { await new Promise((r) => setTimeout(r, 300)); return { ok: true }; });\n`,
-    );
-    const result = await run(p, ['gather']);
+    await p.collector('b.mjs', `${HEAD}${gate}export const c = register({ key: 'slow', version: '1.0' }, async () => { await gate.opened; return { ok: true }; });\n`);
+    const result = await run(p, ['gather', '--json']);
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /collector "late" failed after it finished: unhandled rejection: late failure \(at collectors\/a\.mjs:3:/);
+    const doc = JSON.parse(result.stdout) as { collections: { key: string; status: string }[] };
+    assert.deepEqual(doc.collections.map((c) => [c.key, c.status]), [['late', 'failed'], ['slow', 'ok']]);
+    assert.match(result.stderr, /collector "late" failed after it finished: unhandled rejection: late failure \(at collectors\/a\.mjs:4:/);
     assert.doesNotMatch(result.stderr, /unexpected error/);
     await assertClean(p);
   });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { register } from '../../src/collect/register.js';
 import { LateTicket, Ledger } from '../../src/run/ledger.js';
 import { advanceState } from '../../src/state/advance.js';
@@ -111,5 +112,73 @@ describe('ledger: failures after a collection returned', () => {
     slice(l, 0, 1);
     l.finish(0, true, UNTIL);
     assert.equal(advance(l)?.toISOString(), day(0).toISOString());
+  });
+});
+
+describe('ledger: late failures, property', () => {
+  /** One step of a run: slice `n` of collector `c` recorded (accepted or not), or a late failure of one so far. */
+  type Step =
+    | { kind: 'slice'; collector: number; accepted: boolean }
+    | { kind: 'late'; pick: number }
+    | { kind: 'late-early'; collector: number; accepted: boolean }
+    | { kind: 'seal' };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ kind: fc.constant('slice' as const), collector: fc.nat(2), accepted: fc.boolean() }),
+    fc.record({ kind: fc.constant('late' as const), pick: fc.nat() }),
+    fc.record({ kind: fc.constant('late-early' as const), collector: fc.nat(2), accepted: fc.boolean() }),
+    fc.constant({ kind: 'seal' as const }),
+  );
+
+  it('whenever a late failure arrives, the report and the advance agree, and no key moves past a failed collection', () => {
+    // Collectors 0 and 1 share the key `events`, collector 2 has `other`; all sliced by day from day 0.
+    const a = register({ key: 'events', version: '1.0', slicing: () => [] }, () => null);
+    const b = register({ key: 'events', version: '1.0', slicing: () => [] }, () => null);
+    const c = register({ key: 'other', version: '1.0', slicing: () => [] }, () => null);
+    const old: State = { version: 1, lastGather: day(0), entries: { events: day(0), other: day(0) } };
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const l = new Ledger([a, b, c].map((collector) => ({ collector, start: day(0) })));
+        const next = [0, 0, 0];
+        const tickets: LateTicket[] = [];
+        let id = 0;
+        let sealed: { report: unknown; state: State } | null = null;
+        const record = (collector: number, accepted: boolean, ticket = new LateTicket()): void => {
+          const n = next[collector]!++;
+          const entry = l.record(collector, { since: day(n), until: day(n + 1), status: 'ok', error: null }, true, ticket);
+          l.placedIn(entry, ++id);
+          if (accepted) l.accept(id);
+          tickets.push(ticket);
+        };
+        const advanced = (): State => advanceState(old, { collectors: l.progress(), runUntil: day(40), completed: false, only: false });
+        for (const s of steps) {
+          // Sealed at the run's end: only failures of collector code can still arrive.
+          if (sealed !== null && s.kind !== 'late') continue;
+          if (s.kind === 'slice') record(s.collector, s.accepted);
+          else if (s.kind === 'late' && tickets.length > 0) l.failLate(tickets[s.pick % tickets.length]!, 'late');
+          else if (s.kind === 'late-early') {
+            const ticket = new LateTicket();
+            l.failLate(ticket, 'early');
+            record(s.collector, s.accepted, ticket);
+          } else if (s.kind === 'seal' && sealed === null) {
+            sealed = { report: l.report(String), state: advanced() };
+            l.seal();
+          }
+        }
+        const report = l.report(String);
+        const state = advanced();
+        if (sealed !== null) {
+          assert.deepEqual(report, sealed.report, 'nothing changes the report once sealed');
+          assert.deepEqual(state, sealed.state, 'nothing changes the state once sealed');
+        }
+        const progress = l.progress().flatMap((p) => p.collections);
+        for (const [i, collection] of report.entries()) {
+          if (collection.status !== 'failed') continue;
+          assert.equal(progress.find((p) => p.since.toISOString() === collection.since && !p.accepted) !== undefined, true);
+          const entry = state.entries[collection.key]!;
+          assert.ok(entry.getTime() <= Date.parse(collection.since), `${collection.key} moved past failed collection ${i}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
