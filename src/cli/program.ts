@@ -180,7 +180,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', HISTORY_HELP)
-    .action(async (flags: HistoryFlags) => report(await (await import('./commands/history.js')).historyCommand(flags, out)));
+    .action(async (flags: HistoryFlags) => report(await (await import('./commands/history.js')).historyCommand(flags, out, signal)));
 
   logFlags(
     command(program, 'status')
@@ -191,7 +191,7 @@ export function buildProgram(out: Output, signal: AbortSignal, report: (outcome:
     quietDefault,
   )
     .addHelpText('after', STATUS_HELP)
-    .action(async (flags: StatusFlags) => report(await (await import('./commands/status.js')).statusCommand(flags, out)));
+    .action(async (flags: StatusFlags) => report(await (await import('./commands/status.js')).statusCommand(flags, out, signal)));
 
   logFlags(
     command(program, 'track')

@@ -11,10 +11,13 @@ export { historyEntry, type CollectionFacts, type ReportFacts, type RunFacts, ty
 export { historySettings, type HistorySettings } from './settings.js';
 export type { HistoryCommand, HistoryEntry, HistoryMode, HistoryStore } from './types.js';
 
-/** The history store of a configuration: `<coordination.table>_history` with coordination, else `historyFile`. */
-export function historyStore(config: ResolvedConfig): HistoryStore {
+/**
+ * The history store of a configuration: `<coordination.table>_history` with coordination, else `historyFile`.
+ * `signal` ends a wait on PostgreSQL in progress when it fires (the commands that only read the history).
+ */
+export function historyStore(config: ResolvedConfig, options: { signal?: AbortSignal } = {}): HistoryStore {
   const settings = historySettings(config);
-  return settings.postgres !== null ? pgHistoryStore(settings.postgres) : fileHistoryStore(settings.historyFile);
+  return settings.postgres !== null ? pgHistoryStore({ ...settings.postgres, ...options }) : fileHistoryStore(settings.historyFile);
 }
 
 /** Appends `entry` to the configuration's history, keeping the newest `historyKeep`. */

@@ -17,9 +17,10 @@ export interface LockStatus {
 
 const FREE: LockStatus = { held: false, holder: null };
 
-export async function lockStatus(config: ResolvedConfig, now: Date = new Date()): Promise<LockStatus> {
+/** `signal` ends a wait on PostgreSQL in progress when it fires: rejects with its reason. */
+export async function lockStatus(config: ResolvedConfig, now: Date = new Date(), signal?: AbortSignal): Promise<LockStatus> {
   const { postgres } = config.coordination;
-  if (postgres !== undefined && postgres !== '') return pgLockStatus(config);
+  if (postgres !== undefined && postgres !== '') return pgLockStatus(config, signal);
   return fileLockStatus(`${config.stateFile}.lock`, now);
 }
 
@@ -46,7 +47,7 @@ export async function fileLockStatus(path: string, now: Date): Promise<LockStatu
   return { held: true, holder: `${who} (lock file ${path}, touched ${refreshed} s ago)` };
 }
 
-async function pgLockStatus(config: ResolvedConfig): Promise<LockStatus> {
+async function pgLockStatus(config: ResolvedConfig, signal: AbortSignal | undefined): Promise<LockStatus> {
   const [{ loadPg }, { connect, describeTarget }, { parseConnInfo }, { advisoryLockKey, lockHolder }] = await Promise.all([
     import('../postgres/load.js'),
     import('../postgres/connection.js'),
@@ -55,7 +56,12 @@ async function pgLockStatus(config: ResolvedConfig): Promise<LockStatus> {
   ]);
   const { lockName, timeoutMs } = config.coordination;
   const info = parseConnInfo(config.coordination.postgres!);
-  const session = await connect(await loadPg('coordination.postgres'), { info, purpose: 'looking at the coordination lock', timeoutMs });
+  const session = await connect(await loadPg('coordination.postgres'), {
+    info,
+    purpose: 'looking at the coordination lock',
+    timeoutMs,
+    ...(signal ? { signal } : {}),
+  });
   try {
     const holder = await lockHolder(session, advisoryLockKey(lockName), 'looking at the coordination lock');
     if (holder === null) return FREE;

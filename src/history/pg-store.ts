@@ -23,6 +23,8 @@ export interface PgHistoryStoreOptions {
   lockName: string;
   /** `coordination.timeoutMs`. */
   timeoutMs: number;
+  /** Abandons a wait in progress when it fires (SIGINT/SIGTERM of `status` and `history`): rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 export function pgHistoryStore(options: PgHistoryStoreOptions): HistoryStore {
@@ -37,9 +39,10 @@ export function pgHistoryStore(options: PgHistoryStoreOptions): HistoryStore {
     let session: Session | null = null;
     try {
       const pg = await loadPg('coordination.postgres');
-      session = await connect(pg, { info, purpose: 'the history table', timeoutMs: options.timeoutMs });
+      session = await connect(pg, { info, purpose: 'the history table', timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
       return await work(session);
     } catch (err) {
+      if (err instanceof AppError && err.code === 'INTERRUPTED') throw err;
       const why = err instanceof AppError ? err.message : redact(messageOf(err), connectionString);
       throw new AppError('FAILED', `cannot ${action} the history in ${description}: ${why}`);
     } finally {

@@ -1,9 +1,9 @@
 /**
- * §7/§8: SIGINT and SIGTERM end `check`, `state` and `state set` while they wait on PostgreSQL — at once, with
- * the usual exit status (130/143), the coordination lock free — instead of after coordination.timeoutMs. Through
- * the real CLI, against the local PostgreSQL behind a proxy that stops forwarding on a chosen statement (a
- * network path that stalls). The bound is set far longer than the test's deadline: only the signal can end
- * these waits in time.
+ * §7/§8: SIGINT and SIGTERM end `check`, `state`, `state set`, `status` and `history` while they wait on
+ * PostgreSQL — at once, with the usual exit status (130/143), the coordination lock free — instead of after
+ * coordination.timeoutMs. Through the real CLI, against the local PostgreSQL behind a proxy that stops forwarding
+ * on a chosen statement (a network path that stalls). The bound is set far longer than the test's deadline: only
+ * the signal can end these waits in time.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +17,7 @@ const skip = await pgSkipReason();
 const HANG = 30_000;
 const LONG_BOUND_MS = 600_000;
 
-describe('a signal ends a wait on PostgreSQL in check and state (real CLI)', { skip, timeout: 180_000 }, () => {
+describe('a signal ends a wait on PostgreSQL in check, state, status and history (real CLI)', { skip, timeout: 180_000 }, () => {
   let project: ClusterProject;
 
   before(async () => {
@@ -35,6 +35,8 @@ describe('a signal ends a wait on PostgreSQL in check and state (real CLI)', { s
     { args: ['state', 'set', 'hosts', '2026-11-01'], stallOn: /INSERT INTO/, signal: 'SIGTERM', code: 143 },
     { args: ['check'], stallOn: /SELECT state::text/, signal: 'SIGINT', code: 130 },
     { args: ['check'], stallOn: /pg_try_advisory_lock/, signal: 'SIGTERM', code: 143 },
+    { args: ['status'], stallOn: /FROM pg_locks/, signal: 'SIGTERM', code: 143 },
+    { args: ['history'], stallOn: /SELECT entry::text/, signal: 'SIGINT', code: 130 },
   ] as const;
 
   for (const { args, stallOn, signal, code } of cases) {

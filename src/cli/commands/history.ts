@@ -14,10 +14,12 @@ export interface HistoryFlags extends CommonFlags {
 
 const DEFAULT_LIMIT = 20;
 
-export async function historyCommand(flags: HistoryFlags, out: Output): Promise<Outcome> {
+/** `signal` (SIGINT/SIGTERM) ends a wait on PostgreSQL at once: exit 130/143. */
+export async function historyCommand(flags: HistoryFlags, out: Output, signal?: AbortSignal): Promise<Outcome> {
   const limit = flags.limit === undefined ? DEFAULT_LIMIT : parseLimit(flags.limit);
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
-  const store = historyStore(config);
+  const store = historyStore(config, signal ? { signal } : {});
+  signal?.throwIfAborted();
   const entries = await store.list(limit);
   if (flags.json) {
     out.result(JSON.stringify(entries));

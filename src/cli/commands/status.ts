@@ -26,12 +26,15 @@ interface FailedTarball {
   bytes: number;
 }
 
-export async function statusCommand(flags: StatusFlags, out: Output): Promise<Outcome> {
+/** `signal` (SIGINT/SIGTERM) ends a wait on PostgreSQL at once: exit 130/143. */
+export async function statusCommand(flags: StatusFlags, out: Output, signal?: AbortSignal): Promise<Outcome> {
   const maxAgeMs = flags.maxAge === undefined ? null : parseMaxAge(flags.maxAge);
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
-  const store = pgCoordination(config.coordination)?.store ?? fileStateStore(config.stateFile);
-  const history = historyStore(config);
-  const [entries, state, failed, lock] = await Promise.all([history.list(), store.read(), failedTarballs(config.output), lockStatus(config)]);
+  const bound = signal ? { signal } : {};
+  const store = pgCoordination(config.coordination, bound)?.store ?? fileStateStore(config.stateFile);
+  const history = historyStore(config, bound);
+  signal?.throwIfAborted();
+  const [entries, state, failed, lock] = await Promise.all([history.list(), store.read(), failedTarballs(config.output), lockStatus(config, new Date(), signal)]);
   const now = (await store.now?.()) ?? new Date();
   const health = assessHealth({ history: entries, positions: positionsOf(state), now, maxAgeMs, ...(flags.maxAge ? { maxAgeLabel: flags.maxAge.trim() } : {}) });
   if (flags.json) {
