@@ -75,12 +75,15 @@ export class ByteRecords {
       // Room for the whole record but changed masked values: every field copied (quotes added at most), every
       // hash, a separator per field.
       this.#room = next - p + width * 35;
+      // Hashes still queued write into the buffer: finish them before it goes to the files.
+      if (this.#out.at + this.#room > this.#out.buf.length) this.#plan.flushHashes();
       this.#out.reserve(this.#room);
       this.#write(bytes, ascii);
       this.count++;
       p = next;
     }
     this.#text = undefined;
+    this.#plan.flushHashes(); // the caller may reuse `bytes`
     return p;
   }
 
@@ -171,15 +174,9 @@ export class ByteRecords {
         this.#copy(src, s, e, flag);
       } else if (kind === HASH) {
         if (e > s) {
-          let bytes: Uint8Array = src;
-          let from = s;
-          let to = e;
-          if ((flag & ESCAPED) !== 0) {
-            bytes = this.#undouble(src, s, e);
-            from = 0;
-            to = this.#undoubled;
-          }
-          plan.hashes[i]!.write(bytes, from, to, out.buf, out.at);
+          // A value with doubled quotes is hashed at once, from the scratch buffer the next one reuses.
+          if ((flag & ESCAPED) !== 0) plan.hashes[i]!.write(this.#undouble(src, s, e), 0, this.#undoubled, out.buf, out.at, true);
+          else plan.hashes[i]!.write(src, s, e, out.buf, out.at, false);
           out.at += 32;
         }
       } else if (!plan.maskers[i]!.mayChange(src, s, e)) {
@@ -192,6 +189,7 @@ export class ByteRecords {
           this.#copy(src, s, e, flag);
         } else {
           plan.masked++;
+          plan.flushHashes(); // the text may take a new buffer
           out.writeText(quoteField(masked));
           out.reserve(this.#room); // the text may have taken a new buffer
         }

@@ -17,6 +17,7 @@ const MAX_KEY_BYTES = 1024;
 const PROBE_LOOKUPS = 4096;
 const MIN_HIT_RATE = 0.2;
 const DIGEST = 32;
+const EMPTY = new Uint8Array(0);
 
 /**
  * A column's hash with a bounded cache (at most {@link ARENA_BYTES} and a few tables, whatever the file's size).
@@ -27,16 +28,25 @@ export class ColumnHash {
   #cache: ByteCache | undefined = new ByteCache();
   #lookups = 0;
   #hits = 0;
+  /** Values queued for the HMAC since the last {@link commit} (start, end, at), to keep once hashed. */
+  readonly #pending: number[] = [];
+  #pendingBytes: Uint8Array = EMPTY;
+  #pendingOut: Uint8Array = EMPTY;
 
   constructor(hmac: Hmac32) {
     this.#hmac = hmac;
   }
 
-  /** Writes the 32 hex digits of the keyed hash of `bytes[start, end)` into `out[at, at + 32)`. */
-  write(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
+  /**
+   * Writes the 32 hex digits of the keyed hash of `bytes[start, end)` into `out[at, at + 32)` — now when `now`,
+   * else possibly only at the HMAC's next flush ({@link Hmac32.queue}; then {@link commit}). Between two commits,
+   * every value comes from the same `bytes` and goes to the same `out`.
+   */
+  write(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number, now: boolean): void {
+    const hmac = this.#hmac;
     const cache = this.#cache;
     if (cache === undefined || end - start > MAX_KEY_BYTES) {
-      this.#hmac.digestInto(bytes, start, end, out, at);
+      if (now || !hmac.queue(bytes, start, end, out, at)) hmac.digestInto(bytes, start, end, out, at);
       return;
     }
     if (++this.#lookups === PROBE_LOOKUPS && this.#hits < PROBE_LOOKUPS * MIN_HIT_RATE) this.#cache = undefined;
@@ -44,8 +54,26 @@ export class ColumnHash {
       this.#hits++;
       return;
     }
-    this.#hmac.digestInto(bytes, start, end, out, at);
+    if (!now && hmac.queue(bytes, start, end, out, at)) {
+      this.#pending.push(start, end, at);
+      this.#pendingBytes = bytes;
+      this.#pendingOut = out;
+      return;
+    }
+    hmac.digestInto(bytes, start, end, out, at);
     cache.add(bytes, start, end, out, at);
+  }
+
+  /** After the HMAC's flush: the values queued since the last commit go into the cache. */
+  commit(): void {
+    const pending = this.#pending;
+    const cache = this.#cache;
+    if (cache !== undefined) {
+      for (let k = 0; k < pending.length; k += 3) cache.add(this.#pendingBytes, pending[k]!, pending[k + 1]!, this.#pendingOut, pending[k + 2]!);
+    }
+    pending.length = 0;
+    this.#pendingBytes = EMPTY;
+    this.#pendingOut = EMPTY;
   }
 }
 
@@ -60,12 +88,43 @@ class ByteCache {
   readonly #arena = new Uint8Array(ARENA_BYTES);
   #entries = 0;
   #used = 0;
-  /** Slot and hash of the last miss, for the `add` that follows it. */
+  /** Slot and hash of the last {@link find}. */
   #slot = 0;
   #hash = 0;
 
   /** Copies the digest of `bytes[start, end)` into `out` at `at`, if known. */
   copy(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): boolean {
+    const entry = this.#find(bytes, start, end);
+    if (entry === -1) return false;
+    const arena = this.#arena;
+    const from = this.#keyAt[entry]! + end - start;
+    for (let j = 0; j < DIGEST; j++) out[at + j] = arena[from + j]!;
+    return true;
+  }
+
+  /** Keeps the digest at `digest[at, at + 32)` of `bytes[start, end)` (unless it is kept already). */
+  add(bytes: Uint8Array, start: number, end: number, digest: Uint8Array, at: number): void {
+    const length = end - start;
+    if (this.#entries === CACHE_ENTRIES || this.#used + length + DIGEST > ARENA_BYTES) {
+      this.#slots.fill(0);
+      this.#entries = 0;
+      this.#used = 0;
+    }
+    if (this.#find(bytes, start, end) !== -1) return;
+    const arena = this.#arena;
+    const keyAt = this.#used;
+    for (let i = 0; i < length; i++) arena[keyAt + i] = bytes[start + i]!;
+    for (let j = 0; j < DIGEST; j++) arena[keyAt + length + j] = digest[at + j]!;
+    const entry = this.#entries++;
+    this.#keyAt[entry] = keyAt;
+    this.#keyLength[entry] = length;
+    this.#keyHash[entry] = this.#hash;
+    this.#slots[this.#slot] = entry + 1;
+    this.#used += length + DIGEST;
+  }
+
+  /** The entry of `bytes[start, end)`, or -1 (then `#slot` is the free slot where it would go). */
+  #find(bytes: Uint8Array, start: number, end: number): number {
     // FNV-1a over the bytes.
     let hash = 0x811c9dc5 | 0;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
@@ -80,37 +139,12 @@ class ByteCache {
         const keyAt = this.#keyAt[entry]!;
         let i = 0;
         while (i < length && arena[keyAt + i] === bytes[start + i]) i++;
-        if (i === length) {
-          const from = keyAt + length;
-          for (let j = 0; j < DIGEST; j++) out[at + j] = arena[from + j]!;
-          return true;
-        }
+        if (i === length) return entry;
       }
       slot = (slot + 1) & (SLOTS - 1);
     }
     this.#slot = slot;
     this.#hash = hash;
-    return false;
-  }
-
-  /** Keeps the digest at `digest[at, at + 32)` of `bytes[start, end)`, after a `copy` that missed it. */
-  add(bytes: Uint8Array, start: number, end: number, digest: Uint8Array, at: number): void {
-    const length = end - start;
-    if (this.#entries === CACHE_ENTRIES || this.#used + length + DIGEST > ARENA_BYTES) {
-      this.#slots.fill(0);
-      this.#entries = 0;
-      this.#used = 0;
-      // The slot found by the miss was free in the table just emptied, and still is.
-    }
-    const arena = this.#arena;
-    const keyAt = this.#used;
-    for (let i = 0; i < length; i++) arena[keyAt + i] = bytes[start + i]!;
-    for (let j = 0; j < DIGEST; j++) arena[keyAt + length + j] = digest[at + j]!;
-    const entry = this.#entries++;
-    this.#keyAt[entry] = keyAt;
-    this.#keyLength[entry] = length;
-    this.#keyHash[entry] = this.#hash;
-    this.#slots[this.#slot] = entry + 1;
-    this.#used += length + DIGEST;
+    return -1;
   }
 }

@@ -43,6 +43,8 @@ export class CsvPlan {
   /** The input index of the last column written (-1 when every column is dropped). */
   readonly lastKept: number;
   readonly #columns: Column[];
+  readonly #hmac: Hmac32 | null;
+  readonly #columnHashes: ColumnHash[] = [];
   /** The output record, reused (the splitter formats it before `write()` returns). */
   readonly #out: string[];
 
@@ -60,6 +62,7 @@ export class CsvPlan {
       );
     }
     this.width = names.length;
+    this.#hmac = hmac;
     this.dropped = [...rules.drop].filter((name) => present.has(name));
     this.hashed = [...rules.hash].filter((name) => present.has(name));
     this.#columns = [];
@@ -75,7 +78,9 @@ export class CsvPlan {
       if (rules.hash.has(name)) {
         if (hmac === null) throw new Error('internal: a hash rule without a key');
         this.kinds[index] = HASH;
-        this.hashes[index] = new ColumnHash(hmac);
+        const hash = new ColumnHash(hmac);
+        this.hashes[index] = hash;
+        this.#columnHashes.push(hash);
         this.#columns.push({ kind: HASH, index, hmac });
         return;
       }
@@ -92,6 +97,16 @@ export class CsvPlan {
     });
     this.lastKept = lastKept;
     this.#out = new Array<string>(this.#columns.length).fill('');
+  }
+
+  /**
+   * Hashes what the columns' hashes queued ({@link ColumnHash.write}): before the output buffer they write into
+   * goes to the files, or the input bytes they read change.
+   */
+  flushHashes(): void {
+    if (this.#hmac === null) return;
+    this.#hmac.flush();
+    for (const hash of this.#columnHashes) hash.commit();
   }
 
   /** True when every column is dropped: the file has nothing left to send. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ColumnHash } from '../../src/redact/csv-hash.js';
 import { CachedHash, Hmac32 } from '../../src/redact/hmac.js';
 
 const reference = (key: string, value: string): string => createHmac('sha256', key).update(value, 'utf8').digest('hex').slice(0, 32);
@@ -38,6 +39,39 @@ describe('Hmac32', () => {
   });
 });
 
+describe('Hmac32, four lanes at once (queue and flush)', () => {
+  it('equals node:crypto for every one-block length, in every lane, for full and partial batches', () => {
+    const key = 'a-redaction-key-0123456789';
+    const hmac = new Hmac32(key);
+    const values = Array.from({ length: 200 }, (_, i) => 'v'.repeat(i % 60) + String.fromCharCode(97 + (i % 26)).repeat(i % 3));
+    const input = Buffer.from(values.join(''));
+    const out = Buffer.alloc(values.length * 32, 0x20);
+    const now: string[] = [];
+    let at = 0;
+    values.forEach((value, i) => {
+      const length = Buffer.byteLength(value);
+      if (!hmac.queue(input, at, at + length, out, i * 32)) hmac.digestInto(input, at, at + length, out, i * 32);
+      // Partial batches of 1, 2 and 3 too.
+      if (i % 7 === 0 || i % 11 === 0) hmac.flush();
+      at += length;
+      now.push(reference(key, value));
+    });
+    hmac.flush();
+    assert.equal(hmac.queued, 0);
+    for (let i = 0; i < values.length; i++) assert.equal(out.toString('latin1', i * 32, i * 32 + 32), now[i], `value ${i}`);
+  });
+
+  it('queues only values of one block (up to 55 bytes)', () => {
+    const hmac = new Hmac32('0123456789abcdef');
+    const bytes = Buffer.alloc(56, 0x61);
+    const out = Buffer.alloc(32);
+    assert.equal(hmac.queue(bytes, 0, 56, out, 0), false);
+    assert.equal(hmac.queue(bytes, 0, 55, out, 0), true);
+    hmac.flush();
+    assert.equal(out.toString('latin1'), reference('0123456789abcdef', 'a'.repeat(55)));
+  });
+});
+
 describe('CachedHash', () => {
   it('returns the same as the plain hash, for repeated and for unique values alike', () => {
     const hmac = new Hmac32('0123456789abcdef');
@@ -48,5 +82,29 @@ describe('CachedHash', () => {
       else cached.digest(value);
     }
     for (let i = 0; i < 100; i++) assert.equal(cached.digest(`user-${i}`), reference('0123456789abcdef', `user-${i}`));
+  });
+});
+
+describe('ColumnHash', () => {
+  it('writes the hash of the bytes, from the cache or not, queued or at once', () => {
+    const key = '0123456789abcdef';
+    const hmac = new Hmac32(key);
+    for (const repeats of [true, false]) {
+      const column = new ColumnHash(hmac);
+      // Chunks of 1000 values, as a CSV chunk: queued values are hashed and kept at the end of each.
+      for (let chunk = 0; chunk < 20; chunk++) {
+        const values = Array.from({ length: 1000 }, (_, i) => (repeats ? `user-${(chunk * 1000 + i) % 5000 % 97}` : `id-${chunk * 1000 + i}`) + 'x'.repeat(i % 70));
+        const input = Buffer.from(values.join(''));
+        const out = Buffer.alloc(values.length * 32);
+        let at = 0;
+        values.forEach((value, i) => {
+          column.write(input, at, at + value.length, out, i * 32, i % 13 === 0);
+          at += value.length;
+        });
+        hmac.flush();
+        column.commit();
+        for (let i = 0; i < values.length; i += 7) assert.equal(out.toString('latin1', i * 32, i * 32 + 32), reference(key, values[i]!), values[i]);
+      }
+    }
   });
 });
