@@ -15,6 +15,7 @@ import { checkFolder, type LocationCheck } from '../check/locations.js';
 import { skippedEntries, type SkippedEntry } from '../check/collectors.js';
 import { settingRows, type SettingRow } from '../check/settings.js';
 import { describeCheck } from '../check/describe.js';
+import { collectorRows, type CollectorRow } from '../collector-rows.js';
 import { ReportedError } from '../json-error.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
@@ -31,7 +32,7 @@ export interface CheckReport {
   settings: SettingRow[];
   collectors: {
     dir: string;
-    list: { key: string; version: string; format: string; config: boolean; slicing: boolean; file: string; export: string }[];
+    list: CollectorRow[];
     skipped: SkippedEntry[];
     error: string | null;
   };
@@ -111,15 +112,7 @@ async function checkCollectors(dir: string, timeoutMs: number): Promise<CheckRep
     error = err.message;
   }
   const skipped = error === null ? await skippedEntries(dir, new Set(loaded.map((l) => l.file))) : [];
-  const list = loaded.map(({ collector: c, file, exportName }) => ({
-    key: c.key,
-    version: c.version,
-    format: c.format,
-    config: c.config,
-    slicing: c.slicing !== undefined,
-    file,
-    export: exportName,
-  }));
+  const list = collectorRows(loaded);
   return { dir, list, skipped, error };
 }
 

@@ -1,8 +1,9 @@
 /**
- * `analytics-collect list`: the collectors a gather would run, in placement order of definition.
+ * `analytics-collect list`: the collectors a gather would run, in the order it runs them (contract §3).
  */
 import { basename } from 'node:path';
 import { loadCollectors } from '../../collect/load.js';
+import { collectorRows, inRunOrder } from '../collector-rows.js';
 import type { Outcome } from '../outcome.js';
 import { table, type Output } from '../output.js';
 import { setup, type CommonFlags } from '../setup.js';
@@ -10,18 +11,7 @@ import { setup, type CommonFlags } from '../setup.js';
 export async function listCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
   const loaded = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
-  const rows = loaded.map(({ collector: c, file, exportName }) => ({
-    key: c.key,
-    version: c.version,
-    format: c.format,
-    config: c.config,
-    slicing: c.slicing !== undefined,
-    fullSyncIntervalDays: c.fullSyncIntervalDays ?? null,
-    shippingGroup: c.shippingGroup,
-    description: c.description,
-    file,
-    export: exportName,
-  }));
+  const rows = collectorRows(inRunOrder(loaded));
   if (flags.json) {
     out.result(JSON.stringify({ collectors: config.collectors, list: rows }));
     return 'ok';
