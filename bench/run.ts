@@ -88,7 +88,8 @@ interface Result {
 }
 
 /**
- * Builds a private copy of the CLI under bench/out/cli (package.json, bin/, dist/ from `tsc -p tsconfig.build.json`):
+ * Builds a private copy of the CLI under bench/out/cli (package.json, bin/, dist/ from `tsc -p tsconfig.build.json`
+ * and scripts/build.ts):
  * the same files `npm run build` makes, but out of reach of anyone rebuilding the shared dist/ mid-run.
  */
 function build(): void {
@@ -96,7 +97,7 @@ function build(): void {
     if (!existsSync(join(CLI, 'bin', 'analytics-collect'))) throw new Error(`--cli ${values.cli}: no bin/analytics-collect there`);
     return;
   }
-  if (values['no-build'] && existsSync(join(CLI, 'dist', 'cli', 'main.js'))) return;
+  if (values['no-build'] && existsSync(join(CLI, 'dist', 'bundle', 'main.js'))) return;
   process.stderr.write(`building the CLI into ${CLI} (tsc -p tsconfig.build.json)…\n`);
   rmSync(CLI, { recursive: true, force: true });
   mkdirSync(join(CLI, 'bin'), { recursive: true });
@@ -107,6 +108,12 @@ function build(): void {
   );
   if (!existsSync(join(CLI, 'dist', 'cli', 'main.js'))) throw new Error('the build failed: no dist/cli/main.js');
   if (tsc.status !== 0) process.stderr.write('warning: tsc reported errors (someone else\'s work in progress?); its output is used\n');
+  // The rest of `npm run build`: the bundled CLI the bin runs (dist/bundle) and the help texts.
+  const bundle = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'build.ts'), '--dist', join(CLI, 'dist')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (bundle.status !== 0) throw new Error('the build failed: scripts/build.ts');
   copyFileSync(join(ROOT, 'package.json'), join(CLI, 'package.json'));
   copyFileSync(join(ROOT, 'bin', 'analytics-collect'), join(CLI, 'bin', 'analytics-collect'));
   // The bin is CommonJS through its own package.json (start-up): copy that marker too.

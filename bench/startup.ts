@@ -21,7 +21,7 @@ const BIN = join(ROOT, 'bin', 'analytics-collect');
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag === -1 ? 10 : Number(process.argv[runsFlag + 1]);
 
-if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+if (!existsSync(join(ROOT, 'dist', 'bundle', 'main.js'))) {
   process.stderr.write('dist/ is missing: run `npm run build` first\n');
   process.exit(2);
 }

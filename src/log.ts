@@ -5,8 +5,9 @@
  * secret in every encoding), which catches a secret inside a message, an error text or a field nobody thought
  * of — also when the logger writes to a file descriptor, past the CLI's output boundary.
  */
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type * as PinoPretty from 'pino-pretty';
 import { escapeControlInJson, escapeRawInJson, MASK, redactSecrets } from './secrets/index.js';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -71,6 +72,8 @@ export function createLogger(options: LoggerOptions): Logger {
   let stream: DestinationStream;
   if (options.pretty) {
     const verbose = options.level === 'debug' || options.level === 'trace';
+    // Loaded only for a terminal (start-up time): logs to a pipe or a file are JSON lines.
+    const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const pretty = prettyFactory({
       colorize: options.colorize ?? !process.env.NO_COLOR,
       // One line per event: errors inline like any other field (pino-pretty would spread them over lines),

@@ -97,6 +97,22 @@ async function compile(source, path) {
 }
 `;
 
+/** Set to true by the build in the bundled CLI (scripts/build.ts); undefined under tsc's dist/ and under tsx. */
+declare const ANALYTICS_COLLECT_BUNDLED: boolean | undefined;
+
+/**
+ * The entry points `analytics-collect` and `analytics-collect/postgres` resolve to: the running CLI's own copy,
+ * so that a collector's `register()` is the one the loader watches. The bundled CLI has its entry points beside
+ * its chunks (dist/bundle/index.js); from src/ (run through tsx) they are .ts files; from dist/, .js files.
+ */
+const SELF = ((): { self: string; postgres: string } => {
+  if (typeof ANALYTICS_COLLECT_BUNDLED === 'boolean' && ANALYTICS_COLLECT_BUNDLED) {
+    return { self: new URL('./index.js', import.meta.url).href, postgres: new URL('./postgres.js', import.meta.url).href };
+  }
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return { self: new URL(`../index${ext}`, import.meta.url).href, postgres: new URL(`../postgres/index${ext}`, import.meta.url).href };
+})();
+
 let registered = false;
 
 /** Registers the hooks once per process. */
@@ -105,12 +121,10 @@ export function ensureModuleHooks(): void {
   registered = true;
   // Stack traces of collector code show TypeScript lines (the hooks compile with inline source maps).
   process.setSourceMapsEnabled(true);
-  // From src/ (run through tsx) our entry points are .ts files; from dist/ they are .js files.
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   register(`data:text/javascript,${encodeURIComponent(HOOKS_SOURCE)}`, {
     data: {
-      self: new URL(`../index${ext}`, import.meta.url).href,
-      postgres: new URL(`../postgres/index${ext}`, import.meta.url).href,
+      self: SELF.self,
+      postgres: SELF.postgres,
       esbuild: import.meta.resolve('esbuild'),
       cacheDir: tsCacheDir(),
       cacheSalt: tsCacheSalt("loader ts, format esm, target node20, sourcemap inline, sourcefile path"),

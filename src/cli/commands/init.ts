@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { toolVersion } from '../version.js';
+import { packageFile, toolVersion } from '../version.js';
 import { messageOf, usageError } from '../../errors.js';
 import type { Outcome } from '../outcome.js';
 import type { Output } from '../output.js';
@@ -14,8 +13,8 @@ import type { Output } from '../output.js';
 /** The published schema of this version, for when this CLI's own copy cannot be found. */
 export const schemaUrl = (version: string): string => `https://unpkg.com/analytics-collect@${version}/schema/analytics.config.schema.json`;
 
-/** The schema this CLI ships (src/cli/commands and dist/cli/commands both sit three levels below the package root). */
-export const SCHEMA_FILE = fileURLToPath(new URL('../../../schema/analytics.config.schema.json', import.meta.url));
+/** The schema this CLI ships. */
+export const SCHEMA_FILE = packageFile('schema/analytics.config.schema.json');
 
 /**
  * `$schema` for a config file in `dir`: a relative path to the schema this CLI ships (for a local install,
