@@ -46,7 +46,7 @@ class Scope {
     if (this.failed) return; // e.g. a timed-out collector's own late rejection: it failed already
     this.failed = true;
     this.onLate?.(message);
-    recordStray(`${this.label} failed after it finished: ${message}`);
+    recordStray(`${this.label} failed after it returned: ${message}`);
   }
 
   start(reject: (err: ContainedError) => void): void {

@@ -130,7 +130,7 @@ describe('containment of collector code through the CLI', { concurrency: 3 }, ()
     assert.equal(result.code, 1, result.stderr);
     const doc = JSON.parse(result.stdout) as { collections: { key: string; status: string }[] };
     assert.deepEqual(doc.collections.map((c) => [c.key, c.status]), [['late', 'failed'], ['slow', 'ok']]);
-    assert.match(result.stderr, /collector "late" failed after it finished: unhandled rejection: late failure \(at collectors\/a\.mjs:4:/);
+    assert.match(result.stderr, /collector "late" failed after it returned: unhandled rejection: late failure \(at collectors\/a\.mjs:4:/);
     assert.doesNotMatch(result.stderr, /unexpected error/);
     await assertClean(p);
   });

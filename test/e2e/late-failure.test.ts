@@ -81,7 +81,7 @@ describe('a collector that fails after it returned, while the run goes on', () =
     const { members } = doc.tarballs[0]!;
     assert.ok(members.some((m) => m.endsWith('slow.json')), members.join(', '));
     assert.ok(!members.some((m) => m.endsWith('late.json')), members.join(', '));
-    assert.match(result.stderr, /collector "late" failed after it finished: unhandled rejection: late failure/);
+    assert.match(result.stderr, /collector "late" failed after it returned: unhandled rejection: late failure/);
     assert.match(result.stderr, /Failed collectors:\n {2}late \([^)]*\): failed after it returned: unhandled rejection: late failure/);
   });
 
