@@ -1,23 +1,27 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { csvCollectorSource, runGather, unpack, workspace } from '../helpers/gather.js';
+import { csvCollectorSource, runGather, unpack, workspace, type Workspace } from '../helpers/gather.js';
 
 const HEADER = `import { register } from 'analytics-collect';\n`;
 const CONFIG = `export const config = register({ key: 'config', version: '1.0', config: true }, async () => ({ version: '1.0' }));\n`;
 const trivialSlicing = `, slicing: ({ since, until, lastGather }) => [[since ?? lastGather, until]]`;
 const COMMON = ['./config.json', './data_collection_status.csv', './manifest.json'];
 
-test("reproduces the reference library's 13-tarball distribution", async (t) => {
+/** A workspace removed after the test, holding one module `name`: the config collector, then `body`. */
+async function moduleWorkspace(t: TestContext, body: string, name = 'm.ts'): Promise<Workspace> {
   const ws = await workspace();
   t.after(() => ws.cleanup());
+  await ws.write(name, HEADER + CONFIG + body);
+  return ws;
+}
+
+test("reproduces the reference library's 13-tarball distribution", async (t) => {
   // The reference module: JSON first, unsliced CSVs from tarball 0, sliced CSVs after the previous slice.
-  await ws.write(
-    'module3.ts',
-    HEADER +
-      CONFIG +
-      `export const simple_json1 = register({ key: 'simple_json1', version: '1.0' }, async () => ({ simple_json: 'True' }));\n` +
+  const ws = await moduleWorkspace(
+    t,
+    `export const simple_json1 = register({ key: 'simple_json1', version: '1.0' }, async () => ({ simple_json: 'True' }));\n` +
       csvCollectorSource('csv_no_slicing1', 'csv_no_slicing_1-2x', 2, 100) +
       csvCollectorSource('csv_with_slicing1a', 'csv_with_slicing_1-5x', 2, 100, trivialSlicing) +
       csvCollectorSource('csv_with_slicing1b', 'csv_with_slicing_1-5x', 3, 100, trivialSlicing) +
@@ -28,6 +32,7 @@ test("reproduces the reference library's 13-tarball distribution", async (t) => 
       csvCollectorSource('csv_no_slicing4', 'csv_no_slicing_4-12x', 12, 100) +
       csvCollectorSource('csv_with_slicing2b', 'csv_with_slicing_2-3x', 1, 100, trivialSlicing) +
       csvCollectorSource('csv_with_slicing4', 'csv_with_slicing_4-3x', 3, 100, trivialSlicing),
+    'module3.ts',
   );
   const report = await runGather(ws);
   assert.equal(report.tarballs.length, 13);
@@ -52,9 +57,7 @@ test("reproduces the reference library's 13-tarball distribution", async (t) => 
 });
 
 test('one csv collector returning 10 files at a 1000-byte limit gives 10 tarballs', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write('a.ts', HEADER + CONFIG + csvCollectorSource('bigTable', 'big_table', 10, 1000));
+  const ws = await moduleWorkspace(t, csvCollectorSource('bigTable', 'big_table', 10, 1000), 'a.ts');
   const report = await runGather(ws, { config: ws.config({ maxDataSize: 1000 }) });
   assert.equal(report.tarballs.length, 10);
   for (const tarball of report.tarballs) {
@@ -81,13 +84,9 @@ test('3×800 + 100 + 200 bytes at 1000 gives [800+100], [800+200], [800]', async
 });
 
 test('members, manifest and status rows are exact', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write(
-    'm.ts',
-    HEADER +
-      CONFIG +
-      [1, 2, 3].map((n) => `export const json${n} = register({ key: 'json${n}', version: '1.${n}' }, async () => ({ json${n}: 'True', n: ${n} }));\n`).join(''),
+  const ws = await moduleWorkspace(
+    t,
+    [1, 2, 3].map((n) => `export const json${n} = register({ key: 'json${n}', version: '1.${n}' }, async () => ({ json${n}: 'True', n: ${n} }));\n`).join(''),
   );
   const report = await runGather(ws);
   assert.equal(report.tarballs.length, 1);
@@ -121,13 +120,9 @@ test('members, manifest and status rows are exact', async (t) => {
 });
 
 test('a failing and an empty collector get status rows; the rest is packed; report says failed', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write(
-    'm.ts',
-    HEADER +
-      CONFIG +
-      `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
+  const ws = await moduleWorkspace(
+    t,
+    `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
       `export const b = register({ key: 'b', version: '1' }, async () => { throw new Error('database is down'); });\n` +
       `export const c = register({ key: 'c', version: '1' }, async () => null);\n` +
       `export const d = register({ key: 'd', version: '1' }, async () => { const x: any = {}; x.x = x; return x; });\n`,
@@ -145,9 +140,7 @@ test('a failing and an empty collector get status rows; the rest is packed; repo
 });
 
 test('with nothing placed, failed rows get a tarball holding only the fixed members', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write('m.ts', HEADER + CONFIG + `export const b = register({ key: 'b', version: '1' }, async () => { throw new Error('no'); });\n`);
+  const ws = await moduleWorkspace(t, `export const b = register({ key: 'b', version: '1' }, async () => { throw new Error('no'); });\n`);
   const report = await runGather(ws);
   assert.equal(report.tarballs.length, 1);
   const { entries } = await unpack(report.tarballs[0]!.path);
@@ -155,13 +148,9 @@ test('with nothing placed, failed rows get a tarball holding only the fixed memb
 });
 
 test('shipping groups never share a tarball', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write(
-    'm.ts',
-    HEADER +
-      CONFIG +
-      `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
+  const ws = await moduleWorkspace(
+    t,
+    `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
       `export const b = register({ key: 'b', version: '1', shippingGroup: 'billing' }, async () => ({ b: 1 }));\n` +
       `export const c = register({ key: 'c', version: '1' }, async () => ({ c: 1 }));\n`,
   );
@@ -187,9 +176,7 @@ test('the config collector failing writes no tarball at all', async (t) => {
 });
 
 test('tarball numbers skip names already taken; nothing is overwritten; no temporary files are left', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write('m.ts', HEADER + CONFIG + csvCollectorSource('big', 'big', 3, 100));
+  const ws = await moduleWorkspace(t, csvCollectorSource('big', 'big', 3, 100));
   const { mkdir } = await import('node:fs/promises');
   await mkdir(ws.output, { recursive: true });
   await writeFile(join(ws.output, 'analytics-2026-11-28-013306+0000-1.tar.gz'), 'not ours');
@@ -204,13 +191,9 @@ test('tarball numbers skip names already taken; nothing is overwritten; no tempo
 });
 
 test('a sliced collector gets each slice in order and its slice tarballs close right away', async (t) => {
-  const ws = await workspace();
-  t.after(() => ws.cleanup());
-  await ws.write(
-    'm.ts',
-    HEADER +
-      CONFIG +
-      `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
+  const ws = await moduleWorkspace(
+    t,
+    `export const a = register({ key: 'a', version: '1' }, async () => ({ a: 1 }));\n` +
       `const day = 86400000;
 export const daily = register({ key: 'daily', version: '1', format: 'csv',
   slicing: function* ({ until }) { for (let i = 3; i > 0; i--) yield [new Date(until.getTime() - i * day), new Date(until.getTime() - (i - 1) * day)]; } },
