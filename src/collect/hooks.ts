@@ -105,15 +105,18 @@ declare const ANALYTICS_COLLECT_BUNDLED: boolean | undefined;
  * so that a collector's `register()` is the one the loader watches. The bundled CLI has its entry points beside
  * its chunks (dist/bundle/index.js); from src/ (run through tsx) they are .ts files; from dist/, .js files.
  */
-const SELF = ((): { self: string; postgres: string } => {
+export function selfUrls(): { self: string; postgres: string } {
   if (typeof ANALYTICS_COLLECT_BUNDLED === 'boolean' && ANALYTICS_COLLECT_BUNDLED) {
     return { self: new URL('./index.js', import.meta.url).href, postgres: new URL('./postgres.js', import.meta.url).href };
   }
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   return { self: new URL(`../index${ext}`, import.meta.url).href, postgres: new URL(`../postgres/index${ext}`, import.meta.url).href };
-})();
+}
 
 let registered = false;
+
+/** Whether this process loads user modules through the hooks already. */
+export const moduleHooksRegistered = (): boolean => registered;
 
 /** Registers the hooks once per process. */
 export function ensureModuleHooks(): void {
@@ -121,10 +124,11 @@ export function ensureModuleHooks(): void {
   registered = true;
   // Stack traces of collector code show TypeScript lines (the hooks compile with inline source maps).
   process.setSourceMapsEnabled(true);
+  const { self, postgres } = selfUrls();
   register(`data:text/javascript,${encodeURIComponent(HOOKS_SOURCE)}`, {
     data: {
-      self: SELF.self,
-      postgres: SELF.postgres,
+      self,
+      postgres,
       esbuild: import.meta.resolve('esbuild'),
       cacheDir: tsCacheDir(),
       cacheSalt: tsCacheSalt("loader ts, format esm, target node20, sourcemap inline, sourcefile path"),

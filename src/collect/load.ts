@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { messageOf, usageError } from '../errors.js';
 import { contained, nameUserModule } from './contain.js';
-import { ensureModuleHooks, esmUrl } from './hooks.js';
+import { directUrls, mayRelocate, relocate } from './direct.js';
+import { ensureModuleHooks, esmUrl, moduleHooksRegistered } from './hooks.js';
 import { loadFailure } from './load-failure.js';
 import { isCollector, recordingDefinitionProblems, type Collector } from './register.js';
 import { describeThrown, shownPath } from './where.js';
@@ -58,6 +59,8 @@ export interface ImportOptions {
   timeoutMs?: number;
   /** Who the module is, in messages about it: `collector module a.ts`, `packager p.mjs`. */
   label?: string;
+  /** The module relocated for loading without the hooks (direct.ts), when there is one. */
+  directUrl?: string;
 }
 
 /**
@@ -67,10 +70,15 @@ export interface ImportOptions {
  * Rejects with a one-line reason (`SyntaxError at line 3, column 5: …`, `timed out after …`).
  */
 export async function importUserModule(file: string, options: ImportOptions = {}): Promise<Record<string, unknown>> {
-  ensureModuleHooks();
   const label = options.label ?? `module ${shownPath(file)}`;
   nameUserModule(file, label);
-  const url = esmUrl(pathToFileURL(file));
+  if (options.directUrl === undefined) {
+    ensureModuleHooks();
+  } else {
+    // Stack traces show TypeScript lines, as through the hooks (the relocated modules carry inline source maps).
+    process.setSourceMapsEnabled(true);
+  }
+  const url = options.directUrl ?? esmUrl(pathToFileURL(file));
   try {
     return await contained(() => import(url) as Promise<Record<string, unknown>>, {
       label,
@@ -81,19 +89,45 @@ export async function importUserModule(file: string, options: ImportOptions = {}
   }
 }
 
+export interface LoadOptions {
+  /** Bound on loading each module (top-level code, `await` included); default 1 hour. */
+  timeoutMs?: number;
+  /**
+   * Load the modules without the module hooks when they were relocated by an earlier run, and relocate them after
+   * loading them through the hooks (direct.ts; start-up time of `list`).
+   */
+  direct?: boolean;
+}
+
 /**
  * Loads every collector of `dir`, in order (files by name, then export names), and checks the set:
  * exactly one config collector, unique keys for collectors without slicing. Problems are usage errors (exit 2).
  */
-export async function loadCollectors(dir: string, options: { timeoutMs?: number } = {}): Promise<LoadedCollector[]> {
+export async function loadCollectors(dir: string, options: LoadOptions = {}): Promise<LoadedCollector[]> {
   const loaded: LoadedCollector[] = [];
   const seen = new Set<Collector>();
-  for (const file of await collectorFiles(dir)) {
+  const files = await collectorFiles(dir);
+  // Loaded through the hooks already (a packager, say): so are the collectors, or a helper would be two modules.
+  let direct = options.direct && !moduleHooksRegistered() ? directUrls(files) : null;
+  const imported = async (file: string, label: string): Promise<Record<string, unknown>> => {
+    const importOptions = { timeoutMs: options.timeoutMs, label };
+    const directUrl = direct?.get(file);
+    if (directUrl === undefined) return importUserModule(file, importOptions);
+    try {
+      return await importUserModule(file, { ...importOptions, directUrl });
+    } catch (err) {
+      // A module that could not be linked (a package it imports changed) ran no code: the hooks load it and say why.
+      if (!isLinkError(err)) throw err;
+      direct = null;
+      return importUserModule(file, importOptions);
+    }
+  };
+  for (const file of files) {
     const label = `collector module ${shownPath(file)}`;
     let namespace: Record<string, unknown>;
     let problems: string[];
     try {
-      ({ value: namespace, problems } = await recordingDefinitionProblems(() => importUserModule(file, { ...options, label })));
+      ({ value: namespace, problems } = await recordingDefinitionProblems(() => imported(file, label)));
     } catch (err) {
       throw usageError(`collector module ${file} failed to load: ${describeThrown(err)}`, err);
     }
@@ -107,8 +141,16 @@ export async function loadCollectors(dir: string, options: { timeoutMs?: number 
       loaded.push({ collector: value, file, exportName });
     }
   }
+  if (options.direct && direct === null && mayRelocate(files)) await relocate(files);
   checkCollectorSet(loaded, dir);
   return loaded;
+}
+
+/** An import that failed while linking, before any module code ran: a missing module or export. */
+function isLinkError(err: unknown): boolean {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  if (cause instanceof SyntaxError) return /does not provide an export named/.test(cause.message);
+  return (cause as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND';
 }
 
 /** The checks that need every collector at once. */

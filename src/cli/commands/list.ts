@@ -10,7 +10,8 @@ import { setup, type CommonFlags } from '../setup.js';
 
 export async function listCommand(flags: CommonFlags, out: Output): Promise<Outcome> {
   const { config } = await setup(flags, out, { defaultLevel: 'warn' });
-  const loaded = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
+  // Without the module hooks when an earlier `list` relocated the modules (start-up time; collect/direct.ts).
+  const loaded = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs, direct: true });
   const rows = collectorRows(inRunOrder(loaded));
   if (flags.json) {
     out.result(JSON.stringify({ collectors: config.collectors, list: rows }));

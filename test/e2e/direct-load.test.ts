@@ -1,0 +1,131 @@
+/**
+ * `list` loads TypeScript collectors without the module hooks once an earlier `list` relocated them into the cache
+ * (src/collect/direct.ts): the same output, the same error locations; and any change — a source, a helper, a
+ * `node_modules` folder appearing along the way — sends it back through the hooks.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+
+const HELPER = (word: string): string => `export const word: string = ${JSON.stringify(word)};\n`;
+const COLLECTOR = `import { register } from 'analytics-collect';
+import { word } from './_word.js';
+import { tag } from 'tagger';
+if (process.env.THROW_AT_LOAD) {
+  throw new Error('load failed on purpose');
+}
+const meta: { key: string; version: string; description: string } = { key: 'words', version: '1.0', description: word + ' ' + tag };
+export const words = register(meta, async () => ({ url: import.meta.url }));
+`;
+
+/** A package the collector imports by bare name, from the project's own node_modules. */
+async function writePackage(root: string, tag: string): Promise<void> {
+  const dir = join(root, 'node_modules', 'tagger');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'tagger', type: 'module', exports: './index.js' }));
+  await writeFile(join(dir, 'index.js'), `export const tag = ${JSON.stringify(tag)};\n`);
+}
+
+describe('list without the module hooks', () => {
+  let project: Project;
+  let cache: string;
+
+  before(async () => {
+    requireBuild();
+    project = await makeProject();
+    cache = await mkdtemp(join(tmpdir(), 'ac-direct-'));
+    await writePackage(project.dir, 'from-project');
+    await project.collector('_word.ts', HELPER('first'));
+    await project.collector('words.ts', COLLECTOR);
+  });
+  after(async () => {
+    await project.cleanup();
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  const list = async (env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
+    cli(['list', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache, ...env }) });
+  const description = (stdout: string): string =>
+    (JSON.parse(stdout) as { list: { key: string; description: string }[] }).list.find((c) => c.key === 'words')!.description;
+  const relocated = async (): Promise<string[]> => {
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await walk(join(dir, entry.name));
+        else if (entry.name.startsWith('words.ts.') && entry.name.endsWith('.mjs')) files.push(join(dir, entry.name));
+      }
+    };
+    await walk(join(cache, 'direct'));
+    return files;
+  };
+
+  it('prints the same on the second run, from the relocated modules', async () => {
+    const first = await list();
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(description(first.stdout), 'first from-project');
+    const [entry, ...more] = await relocated();
+    assert.ok(entry !== undefined && more.length === 0, 'one relocated words.ts');
+
+    const second = await list();
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+
+    // Proof that the second run loads the relocated module: a marked copy of it is what a third run lists.
+    const original = await readFile(entry, 'utf8');
+    await writeFile(entry, original.replace('description: word + " " + tag', 'description: "relocated " + word'));
+    assert.equal(description((await list()).stdout), 'relocated first');
+    await writeFile(entry, original);
+  });
+
+  it('reports an error at load with the same location as through the hooks', async () => {
+    assert.equal((await list()).code, 0);
+    const direct = await list({ THROW_AT_LOAD: '1' });
+    const hooks = await list({ THROW_AT_LOAD: '1', ANALYTICS_CACHE_DIR: 'off' });
+    assert.equal(hooks.code, 2);
+    assert.match(hooks.stderr, /load failed on purpose \(at .*words\.ts:5:9\)/);
+    assert.equal(direct.code, hooks.code);
+    assert.equal(direct.stderr, hooks.stderr);
+    assert.equal(direct.stdout, hooks.stdout);
+  });
+
+  it('a module it cannot relocate faithfully (import.meta.resolve) keeps loading through the hooks', async () => {
+    const other = await makeProject();
+    try {
+      await other.collector(
+        'resolving.ts',
+        `import { register } from 'analytics-collect';
+const here = import.meta.resolve('./resolving.ts');
+export const resolving = register({ key: 'resolving', version: '1.0', description: here }, async () => ({ here }));
+`,
+      );
+      const run = async (): Promise<string> => {
+        const result = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+        assert.equal(result.code, 0, result.stderr);
+        return result.stdout;
+      };
+      const first = await run();
+      assert.match(first, /"description":"file:[^"]*\/collectors\/resolving\.ts/);
+      assert.equal(await run(), first);
+      assert.equal(await run(), first);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('an edited helper, or a node_modules folder appearing closer, is loaded as it is now', async () => {
+    assert.equal(description((await list()).stdout), 'first from-project');
+    await project.collector('_word.ts', HELPER('second'));
+    assert.equal(description((await list()).stdout), 'second from-project');
+    assert.equal(description((await list()).stdout), 'second from-project');
+
+    // A closer node_modules/tagger: Node resolves the bare import from the collectors folder now.
+    await writePackage(join(project.dir, 'collectors'), 'from-collectors');
+    assert.equal(description((await list()).stdout), 'second from-collectors');
+    assert.equal(description((await list()).stdout), 'second from-collectors');
+    await rm(join(project.dir, 'collectors', 'node_modules'), { recursive: true });
+    assert.equal(description((await list()).stdout), 'second from-project');
+  });
+});
