@@ -21,11 +21,11 @@ import { lstat, mkdir, readFile, readlink, realpath, rename, rm, symlink, writeF
 import { dirname, join, parse, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BuildOptions, BuildResult } from 'esbuild';
-import { esmUrl, selfUrls } from './hooks.js';
+import { esmUrl, selfUrls, TARGET } from './hooks.js';
 import { tsCacheDir, tsCacheSalt } from './ts-cache.js';
 
 /** How relocated modules are compiled; part of every graph's key. */
-const OPTIONS = 'direct 1; loader ts, format esm, target node20, sourcemap inline (sources: the original path), bundle one module';
+const OPTIONS = `direct 1; loader ts, format esm, target ${TARGET}, sourcemap inline (sources: the original path), bundle one module`;
 
 interface Graph {
   /** The CLI the relocated modules import as `analytics-collect`. */
@@ -171,7 +171,7 @@ async function relocateModule(path: string, r: Relocation): Promise<string> {
     write: false,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: TARGET,
     sourcemap: 'inline',
     tsconfigRaw: '{}',
     logLevel: 'silent',
@@ -184,11 +184,7 @@ async function relocateModule(path: string, r: Relocation): Promise<string> {
       {
         name: 'relocate',
         setup(build) {
-          build.onResolve({ filter: /.*/ }, async (args) => {
-            // esbuild drops import attributes (`with { type: 'json' }`) of what it leaves external.
-            if (Object.keys(args.with).length > 0) throw new NotRelocatable(`import attributes in ${path}`);
-            return { path: await target(args.path, args.kind, path, r), external: true };
-          });
+          build.onResolve({ filter: /.*/ }, async (args) => ({ path: await target(args.path, args.kind, path, r), external: true }));
         },
       },
     ],

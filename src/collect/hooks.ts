@@ -81,7 +81,7 @@ async function compile(source, path) {
   }
   const esbuild = await import(data.esbuild);
   const out = await esbuild.transform(source, {
-    loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: path,
+    loader: 'ts', format: 'esm', target: data.target, sourcemap: 'inline', sourcefile: path,
   });
   if (file) {
     const partial = file + '.' + randomBytes(6).toString('hex') + '.partial';
@@ -115,6 +115,13 @@ export function selfUrls(): { self: string; postgres: string } {
 
 let registered = false;
 
+/**
+ * What TypeScript is compiled for: the Node running it, so that nothing it supports is rewritten or dropped
+ * (for `node20`, esbuild drops the import attributes of `import data from './x.json' with { type: 'json' }`,
+ * which Node 20.10 and later require).
+ */
+export const TARGET = `node${process.versions.node}`;
+
 /** Whether this process loads user modules through the hooks already. */
 export const moduleHooksRegistered = (): boolean => registered;
 
@@ -131,7 +138,8 @@ export function ensureModuleHooks(): void {
       postgres,
       esbuild: import.meta.resolve('esbuild'),
       cacheDir: tsCacheDir(),
-      cacheSalt: tsCacheSalt("loader ts, format esm, target node20, sourcemap inline, sourcefile path"),
+      target: TARGET,
+      cacheSalt: tsCacheSalt(`loader ts, format esm, target ${TARGET}, sourcemap inline, sourcefile path`),
     },
   });
 }

@@ -115,6 +115,28 @@ export const resolving = register({ key: 'resolving', version: '1.0', descriptio
     }
   });
 
+  it('a TypeScript collector importing JSON (import attributes) loads through the hooks and relocated', async () => {
+    const other = await makeProject();
+    try {
+      await writeFile(join(other.dir, 'collectors', 'data.json'), JSON.stringify({ word: 'from-json' }));
+      await other.collector(
+        'json.ts',
+        `import { register } from 'analytics-collect';
+import data from './data.json' with { type: 'json' };
+export const fromJson = register({ key: 'json', version: '1.0', description: data.word }, async () => data);
+`,
+      );
+      const first = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /"description":"from-json"/);
+      const second = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.stdout, first.stdout);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('an edited helper, or a node_modules folder appearing closer, is loaded as it is now', async () => {
     assert.equal(description((await list()).stdout), 'first from-project');
     await project.collector('_word.ts', HELPER('second'));
