@@ -60,7 +60,8 @@ export interface RunCollectionInput {
   onLateFailure?: (message: string) => void;
   /**
    * Told of each CSV file a CsvFileSplitter finished in the collection's `outputDir` while the collector runs
-   * (a hint, see finished.ts; only for collectors without redaction rules, whose files are the ones placed).
+   * (a hint, see finished.ts) — for a collector with redaction rules, of each redacted file instead: those are
+   * the ones placed.
    */
   onFileFinished?: (file: string, size: number) => void;
 }
@@ -102,6 +103,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   // Redaction (src/redact): replaces the collector's files before anything places them; may fail the collection.
   const { outcome, redaction } = await redactOutcome(collected, {
     key: collector.key, format: collector.format, redact: input.redact, maxDataSize: input.maxDataSize, outputDir, signal: input.signal,
+    ...(onFileFinished ? { onFileFinished } : {}),
   });
   // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
   if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });

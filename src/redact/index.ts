@@ -5,6 +5,7 @@
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { watchFinishedFiles } from '../collect/finished.js';
 import { redactCsvFile } from './csv.js';
 import { Hmac32, CachedHash } from './hmac.js';
 import { redactJsonText } from './json.js';
@@ -32,6 +33,11 @@ export interface RedactCollectionInput {
   /** The collection's own directory: the redacted files go into a fresh directory inside it. */
   outputDir: string;
   signal?: AbortSignal;
+  /**
+   * Told of each redacted CSV file as soon as it is complete (a hint, see src/collect/finished.ts): the run
+   * deflates it while the rest of the collection is redacted. The redacted files are the ones placed.
+   */
+  onFileFinished?: (file: string, size: number) => void;
 }
 
 export interface RedactCollectionResult {
@@ -50,6 +56,15 @@ export async function redactCollection(input: RedactCollectionInput): Promise<Re
   if (rules === null) return { files: [...input.files], redaction: null };
   const hmac = hmacFor(input, rules);
   const dir = await mkdtemp(join(input.outputDir, '.redacted-'));
+  const unwatch = input.onFileFinished ? watchFinishedFiles(dir, input.onFileFinished) : undefined;
+  try {
+    return await redactInto(dir, input, rules, hmac);
+  } finally {
+    unwatch?.();
+  }
+}
+
+async function redactInto(dir: string, input: RedactCollectionInput, rules: EffectiveRules, hmac: Hmac32 | null): Promise<RedactCollectionResult> {
   const files: RedactFile[] = [];
   const dropped = new Set<string>();
   const hashed = new Set<string>();

@@ -15,6 +15,8 @@ export interface RedactOutcomeInput {
   maxDataSize: number;
   outputDir: string;
   signal: AbortSignal;
+  /** Told of each redacted CSV file once complete (see `RedactCollectionInput.onFileFinished`). */
+  onFileFinished?: (file: string, size: number) => void;
 }
 
 /** The outcome after redaction, and what redaction did (null when no rule applies to the key). */

@@ -91,6 +91,20 @@ describe('CSV redaction', () => {
     assert.deepEqual(records, Array.from({ length: 200 }, (_, i) => i));
   });
 
+  it('announces each redacted file once complete, at its final size, for deflating ahead', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},user${i % 7},${'p'.repeat(i % 30)}`).join('\n');
+    const dir = await mkdtemp(join(root, 'ahead-'));
+    const file = join(dir, 'in.csv');
+    await writeFile(file, `id,user,pad\n${rows}\n`);
+    const announced: [string, number][] = [];
+    const result = await redactCollection({
+      key: 'events', format: 'csv', files: [{ name: 'events.csv', file, size: 0 }], redact: redactConfig({ events: { hash: ['user'] } }),
+      maxDataSize: 1000, outputDir: dir, onFileFinished: (path, size) => announced.push([path, size]),
+    });
+    assert.ok(result.files.length > 5);
+    assert.deepEqual(announced, result.files.map((f) => [f.file, f.size]));
+  });
+
   it('keeps a header without records; writes nothing when every column is dropped', async () => {
     assert.deepEqual((await run('id,email\n', { events: { drop: ['email'] } })).texts, ['id\n']);
     const all = await run('email\nx\n', { events: { drop: ['email'] } });
