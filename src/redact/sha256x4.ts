@@ -9,7 +9,8 @@
  * way, from byte 256). A unit test checks its results against node:crypto.
  */
 
-const K = [
+/** SHA-256's round constants (FIPS 180-4 §4.2.2); hmac.ts uses them too. */
+export const SHA256_K: readonly number[] = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
   0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -108,7 +109,7 @@ function compressBody(): number[] {
     get(h);
     rotr(e, 6); rotr(e, 11); xor(); rotr(e, 25); xor(); add();
     get(g); get(e); get(f); get(g); xor(); and(); xor(); add();
-    i32(K[i]!); simd(OP.i32x4Splat); add(); get(w(i)); add(); set(h);
+    i32(SHA256_K[i]!); simd(OP.i32x4Splat); add(); get(w(i)); add(); set(h);
     get(d); get(h); add(); set(d);
     get(h);
     rotr(a, 2); rotr(a, 13); xor(); rotr(a, 22); xor(); add();
