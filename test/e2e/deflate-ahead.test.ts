@@ -7,15 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
-import { cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
+import { cli } from '../helpers/fault-cli.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
 
-const projects: Project[] = [];
-before(() => requireBuild());
-after(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures();
 
 /** Row i of every table: the same text in the collectors and in the test. */
 const ROW = (i: number): string => `${i},name ${i},${'x'.repeat(40)}\n`;
@@ -57,8 +54,7 @@ export const own = register({ key: 'own', version: '1.0', format: 'csv' }, async
 
 describe('deflating ahead, through the CLI', () => {
   it('packs exactly what the collectors returned, and leaves nothing in tmpDir', async () => {
-    const p = await makeProject({ maxDataSize: MAX_DATA_SIZE });
-    projects.push(p);
+    const p = await fixtures.project({ maxDataSize: MAX_DATA_SIZE });
     await p.collector('tables.mjs', SOURCE);
     const run = await cli(['gather', '--json'], { cwd: p.dir });
     assert.equal(run.code, 0, run.stderr);

@@ -5,15 +5,12 @@
  * space it runs in; without the flag V8 would have grown it to 16 or 32 MiB.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cliFixtures } from '../helpers/cli-fixtures.js';
+import { cli } from '../helpers/fault-cli.js';
 import { readTarball } from '../../src/pack/read-tarball.js';
 
-const projects: Project[] = [];
-before(() => requireBuild());
-after(async () => {
-  await Promise.all(projects.map((p) => p.cleanup()));
-});
+const fixtures = cliFixtures();
 
 const CHURN = `import { getHeapSpaceStatistics } from 'node:v8';
 import { register } from 'analytics-collect';
@@ -35,8 +32,7 @@ export const heap = register({ key: 'heap', version: '1.0' }, async () => {
 
 describe('memory of a gather run', () => {
   it('keeps the young generation at its first size, also with a TypeScript collector', async () => {
-    const p = await makeProject();
-    projects.push(p);
+    const p = await fixtures.project();
     await p.collector('heap.ts', CHURN);
     const run = await cli(['gather', '--json'], { cwd: p.dir });
     assert.equal(run.code, 0, run.stderr);
