@@ -71,7 +71,7 @@ export class DeflateAhead {
       resolving.push(
         realpath(file).then(
           (real) => {
-            if (!open || this.segments.has(real)) return;
+            if (this.segments.has(real)) return;
             started.set(real, size);
             this.start([{ name, file: real, size }]);
           },
