@@ -444,8 +444,7 @@ function writeInteger(value: number, buf: Buffer, at: number, limit: number): nu
     n = -n;
   }
   let digits = 1;
-  for (let p = 10; p <= n && digits < 16; p *= 10) digits++;
-  if (n >= 1e15) digits = String(n).length; // 16 digits: up to 2^53
+  for (let p = 10; p <= n; p *= 10) digits++; // powers of ten are exact doubles up to 1e22: safe integers have 16 digits at most
   const end = at + digits;
   if (end > limit) return -1;
   for (let i = end - 1; i >= at; i--) {
