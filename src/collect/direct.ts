@@ -1,5 +1,5 @@
 /**
- * Collector modules loaded without the module hooks (start-up time of `list` and `check`: Node 20 runs
+ * Collector modules loaded without the module hooks (start-up time of `list` and `gather`: Node 20 runs
  * module hooks on a thread of their own, and starting it costs more than the rest of `list` together).
  *
  * After a collectors directory loaded through the hooks, each collector module and its helpers are written once

@@ -94,7 +94,7 @@ export interface LoadOptions {
   timeoutMs?: number;
   /**
    * Load the modules without the module hooks when they were relocated by an earlier run, and relocate them after
-   * loading them through the hooks (direct.ts; start-up time of `list`).
+   * loading them through the hooks (direct.ts; start-up time of `list` and `gather`).
    */
   direct?: boolean;
 }
@@ -107,8 +107,10 @@ export async function loadCollectors(dir: string, options: LoadOptions = {}): Pr
   const loaded: LoadedCollector[] = [];
   const seen = new Set<Collector>();
   const files = await collectorFiles(dir);
-  // Loaded through the hooks already (a packager, say): so are the collectors, or a helper would be two modules.
-  let direct = options.direct && !moduleHooksRegistered() ? directUrls(files) : null;
+  // Loaded through the hooks already (a packager, say): so are the collectors, or a helper would be two modules;
+  // relocating them would then be of no use either.
+  const mayGoDirect = options.direct === true && !moduleHooksRegistered();
+  let direct = mayGoDirect ? directUrls(files) : null;
   const imported = async (file: string, label: string): Promise<Record<string, unknown>> => {
     const importOptions = { timeoutMs: options.timeoutMs, label };
     const directUrl = direct?.get(file);
@@ -141,7 +143,7 @@ export async function loadCollectors(dir: string, options: LoadOptions = {}): Pr
       loaded.push({ collector: value, file, exportName });
     }
   }
-  if (options.direct && direct === null && mayRelocate(files)) await relocate(files);
+  if (mayGoDirect && direct === null && mayRelocate(files)) await relocate(files);
   checkCollectorSet(loaded, dir);
   return loaded;
 }

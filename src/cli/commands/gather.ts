@@ -39,7 +39,8 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   if (flags.keep && mode === 'dry-run') logger.warn('--keep has no effect without --ship: a dry run keeps every tarball anyway');
 
   await checkLocations(config); // §7: after the configuration, before the collector modules
-  const collectors = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs });
+  // Without the module hooks when an earlier run relocated the modules (start-up time; collect/direct.ts).
+  const collectors = await loadCollectors(config.collectors, { timeoutMs: config.collectorTimeoutMs, direct: true });
   if (only) {
     const known = new Set(collectors.map((c) => c.collector.key));
     const unknown = only.filter((k) => !known.has(k));
@@ -161,8 +162,9 @@ const loadShipping = (): Promise<typeof import('../../ship/index.js')> => import
 /**
  * Keeps V8's young generation at its first size (semi-spaces of 1–2 MiB, not 16 MiB): about 30 MiB less peak
  * RSS for a run that moves gigabytes, at no measurable cost in time. The bin sets the flag first thing, but
- * starting a worker thread (the module hooks that load TypeScript collectors run in one) puts V8's flags back to
- * their defaults, so it is set again here, once everything is loaded and before any data moves.
+ * starting a worker thread (the module hooks run in one when the collectors were not relocated, collect/direct.ts)
+ * puts V8's flags back to their defaults, so it is set again here, once everything is loaded and before any data
+ * moves.
  */
 function keepYoungGenerationSmall(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
