@@ -447,10 +447,19 @@ function writeInteger(value: number, buf: Buffer, at: number, limit: number): nu
   for (let p = 10; p <= n; p *= 10) digits++; // powers of ten are exact doubles up to 1e22: safe integers have 16 digits at most
   const end = at + digits;
   if (end > limit) return -1;
-  for (let i = end - 1; i >= at; i--) {
+  let i = end - 1;
+  // Digits in double arithmetic only while the rest is beyond int32: `%` on a double is a call into C, on an
+  // int32 one machine instruction (this is most of the cost of an id column).
+  for (; n > 0x7fffffff; i--) {
     const d = n % 10;
     buf[i] = 0x30 + d;
     n = (n - d) / 10;
+  }
+  let m = n | 0;
+  for (; i >= at; i--) {
+    const q = (m / 10) | 0;
+    buf[i] = 0x30 + (m - q * 10);
+    m = q;
   }
   return end;
 }
@@ -475,9 +484,11 @@ function writeNumber(value: number, buf: Buffer, at: number, limit: number): num
   const cents = k % 100;
   to = writeInteger((k - cents) / 100, buf, to, limit);
   if (to < 0 || to + 3 > limit) return -1;
+  const c = cents | 0;
+  const tens = (c / 10) | 0;
   buf[to++] = 0x2e; // '.'
-  buf[to++] = 0x30 + Math.floor(cents / 10);
-  if (cents % 10 !== 0) buf[to++] = 0x30 + (cents % 10);
+  buf[to++] = 0x30 + tens;
+  if (c !== tens * 10) buf[to++] = 0x30 + (c - tens * 10);
   return to;
 }
 
@@ -494,24 +505,25 @@ function writeIsoDate(ms: number, buf: Buffer, at: number, limit: number): numbe
   }
   const prefix = isoDayPrefix;
   for (let i = 0; i < 11; i++) buf[at + i] = prefix.charCodeAt(i);
-  let rest = ms - day * MS_PER_DAY;
+  // The time of day fits in int32: integer division and remainder instead of double ones (half the cost).
+  let rest = (ms - day * MS_PER_DAY) | 0;
   const millis = rest % 1000;
-  rest = (rest - millis) / 1000;
+  rest = (rest / 1000) | 0;
   const seconds = rest % 60;
-  rest = (rest - seconds) / 60;
+  rest = (rest / 60) | 0;
   const minutes = rest % 60;
-  const hours = (rest - minutes) / 60;
-  buf[at + 11] = 0x30 + Math.floor(hours / 10);
+  const hours = (rest / 60) | 0;
+  buf[at + 11] = 0x30 + ((hours / 10) | 0);
   buf[at + 12] = 0x30 + (hours % 10);
   buf[at + 13] = 0x3a; // ':'
-  buf[at + 14] = 0x30 + Math.floor(minutes / 10);
+  buf[at + 14] = 0x30 + ((minutes / 10) | 0);
   buf[at + 15] = 0x30 + (minutes % 10);
   buf[at + 16] = 0x3a;
-  buf[at + 17] = 0x30 + Math.floor(seconds / 10);
+  buf[at + 17] = 0x30 + ((seconds / 10) | 0);
   buf[at + 18] = 0x30 + (seconds % 10);
   buf[at + 19] = 0x2e; // '.'
-  buf[at + 20] = 0x30 + Math.floor(millis / 100);
-  buf[at + 21] = 0x30 + (Math.floor(millis / 10) % 10);
+  buf[at + 20] = 0x30 + ((millis / 100) | 0);
+  buf[at + 21] = 0x30 + (((millis / 10) | 0) % 10);
   buf[at + 22] = 0x30 + (millis % 10);
   buf[at + 23] = 0x5a; // 'Z'
   return at + 24;

@@ -115,6 +115,9 @@ describe('CsvFileSplitter rows', () => {
       text,
       fc.string({ unit: 'binary', maxLength: 4 }),
       fc.integer(),
+      // Safe integers past int32 (the writer switches from double to int32 arithmetic), and two-decimal amounts.
+      fc.maxSafeInteger(),
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }).map((cents) => cents / 100),
       fc.double(),
       fc.bigInt(),
       fc.boolean(),
