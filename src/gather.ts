@@ -355,7 +355,7 @@ class GatherRun {
     const early = ahead?.collection(`${collector.key}.csv`);
     const result = await runCollection({
       collector,
-      ...(early ? { onFileFinished: early.finished } : {}),
+      ...(early ? { onFileFinished: early.finished, onFileGrown: early.grown } : {}),
       since: w.since,
       until: w.until,
       lastGather: this.window.lastGather,

@@ -105,6 +105,12 @@ export class RecordRouter {
   }
 
   push(chunk: Buffer): void {
+    this.#route(chunk);
+    // What can no longer move: the current file's bytes before the record in progress (all of them at a boundary).
+    if (this.#fileStarted) this.#files.settled(this.#recordStart === -1 ? this.#fileBytes : this.#recordStart);
+  }
+
+  #route(chunk: Buffer): void {
     const n = chunk.length;
     let s = 0;
     if (this.#header === undefined) {

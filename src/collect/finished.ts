@@ -1,29 +1,51 @@
 /**
- * Files a {@link CsvFileSplitter} has finished, announced while its collector still runs: the run deflates
- * them ahead of time (src/run/ahead.ts), so that compressing a big table overlaps with collecting the rest of it.
- * The run watches a collection's `outputDir`; a splitter announces each file it closed for good in that
- * directory. An announcement is only a hint: the run uses what it deflated only for a file the collector
- * returned, of the same size.
+ * Files a {@link CsvFileSplitter} is writing or has finished, announced while its collector still runs: the run
+ * deflates them ahead of time (src/run/ahead.ts), so that compressing a big table overlaps with collecting it.
+ * The run watches a collection's `outputDir`; a splitter announces how much of a file is final as it writes it
+ * (bytes before the record in progress: a record that turns out not to fit moves to the next file, so only those
+ * can still change), and each file it closed for good. An announcement is only a hint: the run uses what it
+ * deflated only for a file the collector returned, of the size it was finished at.
  */
 import { dirname, resolve } from 'node:path';
 
 type Watcher = (file: string, size: number) => void;
 
-const watchers = new Map<string, Watcher>();
+interface Watchers {
+  finished: Watcher;
+  grown: Watcher | undefined;
+}
 
-/** Calls `onFinished` for each file finished directly in `dir` until the returned function is called. */
-export function watchFinishedFiles(dir: string, onFinished: Watcher): () => void {
+const watchers = new Map<string, Watchers>();
+
+/**
+ * Calls `onFinished` for each file finished directly in `dir`, and `onGrown` as the final part of a file being
+ * written there grows, until the returned function is called.
+ */
+export function watchFinishedFiles(dir: string, onFinished: Watcher, onGrown?: Watcher): () => void {
   const key = resolve(dir);
-  watchers.set(key, onFinished);
+  const entry: Watchers = { finished: onFinished, grown: onGrown };
+  watchers.set(key, entry);
   return () => {
-    if (watchers.get(key) === onFinished) watchers.delete(key);
+    if (watchers.get(key) === entry) watchers.delete(key);
   };
+}
+
+/** Announces that the first `size` bytes of `file`, still being written, will not change. Never throws. */
+export function fileGrown(file: string, size: number): void {
+  if (watchers.size === 0) return;
+  const watcher = watchers.get(dirname(resolve(file)))?.grown;
+  if (watcher === undefined) return;
+  try {
+    watcher(file, size);
+  } catch {
+    // A hint only.
+  }
 }
 
 /** Announces that `file` is complete at `size` bytes and will not be written again. Never throws. */
 export function fileFinished(file: string, size: number): void {
   if (watchers.size === 0) return;
-  const watcher = watchers.get(dirname(resolve(file)));
+  const watcher = watchers.get(dirname(resolve(file)))?.finished;
   if (watcher === undefined) return;
   try {
     watcher(file, size);

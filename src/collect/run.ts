@@ -64,6 +64,8 @@ export interface RunCollectionInput {
    * the ones placed.
    */
   onFileFinished?: (file: string, size: number) => void;
+  /** Told how much of a CSV file the collector's splitter is writing is final so far (finished.ts). */
+  onFileGrown?: (file: string, size: number) => void;
 }
 
 /**
@@ -92,7 +94,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   const onLate = (message: string): void => input.onLateFailure?.(message);
   let collected: CollectionOutcome;
   const { onFileFinished } = input;
-  const unwatch = onFileFinished && rulesFor(input.redact, collector.key) === null ? watchFinishedFiles(outputDir, onFileFinished) : undefined;
+  const unwatch = onFileFinished && rulesFor(input.redact, collector.key) === null ? watchFinishedFiles(outputDir, onFileFinished, input.onFileGrown) : undefined;
   try {
     const value = await contained(() => collector.fn(ctx), { label, timeoutMs: input.timeoutMs, signal: input.signal, onLate }).finally(unwatch);
     collected = collector.format === 'json' ? await jsonOutcome(collector.key, value, outputDir) : await csvOutcome(collector.key, value, outputDir);

@@ -6,7 +6,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { messageOf } from '../errors.js';
 import { writeAll } from '../write-all.js';
-import { fileFinished } from './finished.js';
+import { fileFinished, fileGrown } from './finished.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -51,6 +51,10 @@ export class SplitFiles {
   #tail: Promise<void> = RESOLVED;
   /** A file whose end moves to the next file, once that one is open. */
   #cut: { handle: FileHandle; path: string; from: number } | undefined;
+  /** Bytes of the file being filled that can no longer move (see {@link SplitFiles.settled}). */
+  #settled = 0;
+  /** What was last announced as final. */
+  #announced: { path: string; settled: number } = { path: '', settled: 0 };
 
   constructor(basePath: string) {
     this.basePath = basePath;
@@ -60,8 +64,17 @@ export class SplitFiles {
     return this.#queued;
   }
 
+  /**
+   * The first `offset` bytes of the file being filled are final: they end before the record in progress, and only
+   * that record can still move to the next file. Announced once they are written (finished.ts).
+   */
+  settled(offset: number): void {
+    this.#settled = offset;
+  }
+
   /** Begins the next file with `header`. */
   start(header: Buffer): void {
+    this.#settled = 0;
     this.#segments.push({ path: splitFilePath(this.basePath, this.#count++), chunks: [header], ended: false });
     this.#queued += header.length;
   }
@@ -81,6 +94,7 @@ export class SplitFiles {
     if (last === undefined) throw new Error('internal: no file to move a record from');
     last.ended = true;
     last.cutAt = offset;
+    this.#settled = 0;
     this.#segments.push({ path: splitFilePath(this.basePath, this.#count++), chunks: [header], ended: false, receivesTail: true });
     this.#queued += header.length;
   }
@@ -98,7 +112,13 @@ export class SplitFiles {
     // The file being filled goes on in a fresh segment, so appends during the write land after it.
     this.#segments = last !== undefined && !last.ended ? [{ path: last.path, chunks: [], ended: false }] : [];
     this.#queued = 0;
-    const run = this.#tail.then(() => this.#write(segments));
+    let run = this.#tail.then(() => this.#write(segments));
+    // How much of the file being filled is final, once written — when that moved on since the last flush.
+    if (last !== undefined && !last.ended && (last.path !== this.#announced.path || this.#settled > this.#announced.settled)) {
+      const growing = { path: last.path, settled: this.#settled };
+      this.#announced = growing;
+      if (growing.settled > 0) run = run.then(() => fileGrown(growing.path, growing.settled));
+    }
     this.#tail = run.then(noop, noop);
     return run;
   }

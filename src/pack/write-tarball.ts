@@ -42,6 +42,11 @@ export interface TarballMemberFile {
 export interface DeflatedSegment {
   /** The file holding the deflate data. */
   file: string;
+  /**
+   * Deflate data that goes before the file's: the member's header, for a segment deflated while its file was
+   * still being written (the header holds the size, known only at the end).
+   */
+  head?: Buffer | undefined;
   /** CRC-32 and length of the uncompressed segment. */
   crc: number;
   length: number;
@@ -146,12 +151,23 @@ export async function writeTarball(spec: TarballSpec): Promise<WrittenTarball> {
   }
 }
 
+/** What {@link deflateRun} reads: the tar stream of some entries, or one member's file as it is written. */
+interface BlockSource {
+  /** True once the last byte was handed out. */
+  readonly done: boolean;
+  /** Resolves once `bytes` bytes (or the rest) can be read without waiting for a writer. */
+  ready?(bytes: number): Promise<void>;
+  /** Fills `buffer` with the next bytes; returns how many (less than its length only at the end). */
+  fill(buffer: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
 /**
  * The tar stream, read into caller-given buffers: per member a header block, the file's bytes (positional reads
  * straight into the buffer), zero padding to a tar block; then two zero blocks. One member file is open at a
  * time; `close()` closes it whatever happened.
  */
-class TarSource {
+class TarSource implements BlockSource {
   /** True once the last byte of the stream was handed out. */
   done = false;
   readonly #path: string;
@@ -249,6 +265,91 @@ class TarSource {
   }
 }
 
+/**
+ * One member's file while it is written, then its zero padding to a tar block — the part of its tar segment after
+ * the header. Reads only bytes the writer announced final; checks the size when the file is complete.
+ */
+class GrowingSource implements BlockSource {
+  done = false;
+  readonly #path: string;
+  readonly #entry: TarballMemberFile;
+  readonly #growth: FileGrowth;
+  readonly #signal: AbortSignal | undefined;
+  #file: FileHandle | undefined;
+  #position = 0;
+  #padding: Buffer | undefined;
+
+  constructor(path: string, entry: TarballMemberFile, growth: FileGrowth, signal: AbortSignal | undefined) {
+    this.#path = path;
+    this.#entry = entry;
+    this.#growth = growth;
+    this.#signal = signal;
+  }
+
+  async ready(bytes: number): Promise<void> {
+    if (this.#padding === undefined) await this.#growth.until(this.#position + bytes, this.#signal);
+  }
+
+  async fill(buffer: Buffer): Promise<number> {
+    let at = 0;
+    while (at < buffer.length && !this.done) {
+      if (this.#padding !== undefined) {
+        const n = this.#padding.copy(buffer, at);
+        this.#padding = this.#padding.subarray(n);
+        at += n;
+        if (this.#padding.length === 0) this.done = true;
+        continue;
+      }
+      await this.#growth.until(this.#position + 1, this.#signal);
+      const size = this.#growth.size;
+      const end = size ?? this.#growth.settled;
+      if (this.#position < end) {
+        at += await this.#read(buffer, at, end);
+      } else if (size !== null) {
+        await this.#end(size);
+      }
+    }
+    return at;
+  }
+
+  async close(): Promise<void> {
+    const file = this.#file;
+    this.#file = undefined;
+    await file?.close().catch(noop);
+  }
+
+  async #read(buffer: Buffer, at: number, end: number): Promise<number> {
+    this.#file ??= await open(this.#entry.file, 'r').catch((err: unknown) => {
+      throw this.#cannot(err);
+    });
+    const want = Math.min(end - this.#position, buffer.length - at);
+    const { bytesRead } = await this.#file.read(buffer, at, want, this.#position).catch((err: unknown) => {
+      throw this.#cannot(err);
+    });
+    if (bytesRead === 0) throw this.#changed();
+    this.#position += bytesRead;
+    return bytesRead;
+  }
+
+  /** The file is complete at `size` and all of it was read: check it, then hand out the padding. */
+  async #end(size: number): Promise<void> {
+    const info = this.#file === undefined ? await stat(this.#entry.file) : await this.#file.stat();
+    await this.close();
+    if (info.size !== size) throw this.#changed();
+    const padding = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
+    this.#padding = ZEROS.subarray(0, padding);
+    if (padding === 0) this.done = true;
+  }
+
+  #cannot(err: unknown): TarballError {
+    return new TarballError(`cannot deflate ${this.#entry.file} ahead into ${this.#path}: ${messageOf(err)}`, { cause: err });
+  }
+
+  #changed(): TarballError {
+    return new TarballError(`cannot deflate ${this.#entry.file} ahead into ${this.#path}: it changed while being written`);
+  }
+}
+
 /** A stretch of the archive: entries to deflate now, or one member's segment deflated ahead of time. */
 type Part = { kind: 'raw'; source: TarSource } | { kind: 'deflated'; segment: DeflatedSegment };
 
@@ -277,7 +378,7 @@ async function writeGzip(out: FileHandle, parts: Part[], level: number, signal: 
   let length = 0;
   for (const [i, part] of parts.entries()) {
     if (part.kind === 'deflated') {
-      bytes = await copySegment(out, part.segment.file, bytes, signal);
+      bytes = await copySegment(out, part.segment, bytes, signal);
       crc = crc32Combine(crc, part.segment.crc, part.segment.length);
       length += part.segment.length;
       continue;
@@ -320,12 +421,102 @@ export async function deflateMember(spec: {
   }
 }
 
+/**
+ * A file still being written, as far as it is final: grown by its writer's announcements, then complete at its
+ * size, or abandoned. {@link deflateGrowing} waits on it for each block.
+ */
+export class FileGrowth {
+  #settled = 0;
+  #size: number | null = null;
+  #failure: Error | null = null;
+  #wake: (() => void) | null = null;
+
+  /** The file's size once complete, else null. */
+  get size(): number | null {
+    return this.#size;
+  }
+
+  /** Bytes known to be final. */
+  get settled(): number {
+    return this.#settled;
+  }
+
+  grow(bytes: number): void {
+    if (this.#size !== null || bytes <= this.#settled) return;
+    this.#settled = bytes;
+    this.#notify();
+  }
+
+  complete(size: number): void {
+    if (this.#size !== null || this.#failure !== null) return;
+    this.#size = size;
+    this.#settled = size;
+    this.#notify();
+  }
+
+  /** The file will not be completed (its collection ended without finishing it): the deflate stops. */
+  abandon(reason: Error): void {
+    if (this.#size !== null) return;
+    this.#failure ??= reason;
+    this.#notify();
+  }
+
+  /** Resolves once `bytes` bytes are final or the file is complete; rejects if it was abandoned or `signal` aborts. */
+  async until(bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      if (this.#failure !== null) throw this.#failure;
+      throwIfAborted(signal);
+      if (this.#size !== null || this.#settled >= bytes) return;
+      const woken = new Promise<void>((resolve) => (this.#wake = resolve));
+      const onAbort = (): void => this.#notify();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await woken;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
+
+/**
+ * Deflates one member's file while it is being written (see {@link FileGrowth}): each block as soon as it is
+ * final, on the shared deflate slots; then, once the file is complete, its padding, and its header on its own
+ * (the size is in it). The first block is deflated without the header before it as dictionary — the output is
+ * a few bytes larger, the content the same.
+ */
+export async function deflateGrowing(
+  spec: { name: string; file: string; mtime: Date; gzipLevel: number; out: string; signal?: AbortSignal | undefined },
+  growth: FileGrowth,
+): Promise<DeflatedSegment> {
+  checkNames(spec.out, [spec]);
+  const handle = await open(spec.out, 'wx', 0o600);
+  try {
+    const run = await deflateRun(handle, new GrowingSource(spec.out, spec, growth, spec.signal), spec.gzipLevel, spec.signal, 0, false);
+    await handle.close();
+    const size = growth.size!;
+    const header = entryHeader(spec.name, size, spec.mtime);
+    const head = Buffer.concat(await deflateBlock(header, spec.gzipLevel, undefined, false));
+    return { file: spec.out, head, crc: crc32Combine(crc32(header, 0), run.crc, run.length), length: header.length + run.length, size };
+  } catch (err) {
+    await handle.close().catch(noop);
+    await rm(spec.out, { force: true }).catch(noop);
+    throw err;
+  }
+}
+
 /** Copies a deflated segment into `out` at `position`, through a deflate slot's buffer; returns the new end. */
-async function copySegment(out: FileHandle, file: string, position: number, signal: AbortSignal | undefined): Promise<number> {
-  const input = await open(file, 'r');
+async function copySegment(out: FileHandle, segment: DeflatedSegment, position: number, signal: AbortSignal | undefined): Promise<number> {
+  const input = await open(segment.file, 'r');
   const buffer = await slots.acquire();
   try {
-    let at = position;
+    let at = segment.head === undefined ? position : await writeAll(out, [segment.head], position);
     for (;;) {
       throwIfAborted(signal);
       const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
@@ -346,7 +537,7 @@ async function copySegment(out: FileHandle, file: string, position: number, sign
  */
 async function deflateRun(
   out: FileHandle,
-  source: TarSource,
+  source: BlockSource,
   level: number,
   signal: AbortSignal | undefined,
   position: number,
@@ -366,6 +557,11 @@ async function deflateRun(
     while (!source.done) {
       throwIfAborted(signal);
       if (pending.length >= MAX_PENDING) await pending.shift();
+      // A file still being written: wait for a whole block before taking a slot from the others.
+      if (source.ready !== undefined) {
+        await source.ready(GZIP_BLOCK);
+        if (source.done) break;
+      }
       const slot = await slots.acquire();
       let deflated: Promise<Buffer[]>;
       try {

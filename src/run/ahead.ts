@@ -6,7 +6,7 @@
  */
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateMember, type DeflatedSegment } from '../pack/write-tarball.js';
+import { deflateGrowing, deflateMember, FileGrowth, type DeflatedSegment } from '../pack/write-tarball.js';
 import type { CollectedFile } from '../collect/run.js';
 
 /**
@@ -15,6 +15,8 @@ import type { CollectedFile } from '../collect/run.js';
  * instead of at the end of the run (`npm run bench -- --io`).
  */
 const AHEAD_MIN_BYTES = 256 * 1024;
+/** A file being written is deflated as it grows once a whole deflate block of it is final. */
+const GZIP_BLOCK_AHEAD = 512 * 1024;
 
 export interface AheadOptions {
   /** Where the deflated segments are kept until their tarball is written. */
@@ -57,17 +59,57 @@ export class DeflateAhead {
   }
 
   /**
-   * Deflating ahead for one collection whose members are named `name`: `finished` starts on each file its
-   * splitter finished while it runs (a hint: `done` keeps only the files the collector returned, at the size they
-   * were deflated at); `done` then starts on the rest of the returned files. Call `done` once, with `[]` when the
-   * collection failed or is empty: what was deflated for nothing is removed.
+   * Deflating ahead for one collection whose members are named `name`: `grown` starts on a file its splitter is
+   * still writing, block by block as its bytes become final; `finished` completes it, or starts on a file the
+   * splitter finished at once (a hint: `done` keeps only the files the collector returned, at the size they were
+   * finished at); `done` then starts on the rest of the returned files. Call `done` once, with `[]` when the
+   * collection failed or is empty: what was deflated for nothing is removed, and a file never finished stops.
    */
-  collection(name: string): { finished: (file: string, size: number) => void; done: (files: readonly CollectedFile[]) => Promise<void> } {
-    const started = new Map<string, number>();
+  collection(name: string): {
+    grown: (file: string, size: number) => void;
+    finished: (file: string, size: number) => void;
+    done: (files: readonly CollectedFile[]) => Promise<void>;
+  } {
+    /** Real path → the size it was finished at, or null while it is still being written. */
+    const started = new Map<string, number | null>();
+    /** Files being written, by the path they were announced with: their growth and their real path. */
+    const growing = new Map<string, { growth: FileGrowth; real: Promise<string | null> }>();
     const resolving: Promise<void>[] = [];
     let open = true;
+    const grown = (file: string, size: number): void => {
+      if (!open) return;
+      const known = growing.get(file);
+      if (known !== undefined) {
+        known.growth.grow(size);
+        return;
+      }
+      if (size < GZIP_BLOCK_AHEAD) return; // a small file is deflated once finished, if it is big enough then
+      const growth = new FileGrowth();
+      growth.grow(size);
+      const real = realpath(file).then(
+        (path) => {
+          if (this.segments.has(path)) return null;
+          started.set(path, null);
+          this.startGrowing(name, path, growth);
+          return path;
+        },
+        () => null,
+      );
+      growing.set(file, { growth, real });
+      resolving.push(real.then(() => undefined));
+    };
     const finished = (file: string, size: number): void => {
       if (!open) return;
+      const known = growing.get(file);
+      if (known !== undefined) {
+        known.growth.complete(size);
+        resolving.push(
+          known.real.then((path) => {
+            if (path !== null) started.set(path, size);
+          }),
+        );
+        return;
+      }
       resolving.push(
         realpath(file).then(
           (real) => {
@@ -81,14 +123,15 @@ export class DeflateAhead {
     };
     const done = async (files: readonly CollectedFile[]): Promise<void> => {
       open = false;
+      for (const { growth } of growing.values()) growth.abandon(new Error('the collection ended before the file was finished'));
       await Promise.all(resolving);
       const kept = new Map(files.map((f) => [f.file, f.size]));
       for (const [file, size] of started) {
-        if (kept.get(file) !== size) void this.release(file); // not returned, or changed since it was finished
+        if (size === null || kept.get(file) !== size) void this.release(file); // not returned, never finished, or changed since
       }
       this.start(files);
     };
-    return { finished, done };
+    return { grown, finished, done };
   }
 
   /** The deflated segment of `file`, if it was started (null if deflating it failed). */
@@ -107,6 +150,18 @@ export class DeflateAhead {
     this.releasing.add(removed);
     void removed.finally(() => this.releasing.delete(removed));
     return removed;
+  }
+
+  /** Deflates `file` while it is being written (not behind other files: it goes at the pace of its writer). */
+  private startGrowing(name: string, file: string, growth: FileGrowth): void {
+    const out = join(this.options.dir, `${this.count++}.deflate`);
+    const segment = this.dir()
+      .then(() => deflateGrowing({ name, file, mtime: this.options.mtime, gzipLevel: this.options.gzipLevel, out, signal: this.options.signal }, growth))
+      .catch(async () => {
+        await rm(out, { force: true }).catch(() => undefined);
+        return null;
+      });
+    this.segments.set(file, segment);
   }
 
   /** Waits for every segment still being made (before the run's directory is removed). */

@@ -4,7 +4,8 @@
  * only what the collector returned, at the size it was deflated at.
  */
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -58,6 +59,41 @@ describe('CsvFileSplitter announces the files it finished', () => {
     for (const [file, size] of seen) assert.equal(size, (await stat(file)).size);
   });
 
+  it('announces how much of a file being written is final: those bytes never change afterwards', async () => {
+    for (const path of ['rows', 'text'] as const) {
+      const dir = await fresh();
+      const grown: { file: string; size: number; prefix: Buffer }[] = [];
+      const finished = new Map<string, number>();
+      const unwatch = watchFinishedFiles(
+        dir,
+        (file, size) => finished.set(file, size),
+        (file, size) => grown.push({ file, size, prefix: readFileSync(file).subarray(0, size) }),
+      );
+      // Files of 3 MiB, written out a MiB at a time; on the text path records span chunks and some move on.
+      const out = new CsvFileSplitter({ path: join(dir, 't.csv'), maxFileSize: 3 * 1024 * 1024, ...(path === 'rows' ? { columns: ['id', 'note'] } : {}) });
+      if (path === 'rows') {
+        for (let i = 0; i < 200_000; i++) await out.write([i, `note ${i} ${'y'.repeat(i % 90)}`]);
+      } else {
+        // Records of about a MiB: a flush (every MiB) nearly always falls inside one, so the record that does not
+        // fit at the end of a file was partly written already, and moves.
+        const text = 'id,note\n' + Array.from({ length: 20 }, (_, i) => `${i},"line ${i}\n${'x'.repeat(800_000 + ((i * 37_777) % 600_000))}"\n`).join('');
+        const chunks = Array.from({ length: Math.ceil(text.length / 65_521) }, (_, i) => text.slice(i * 65_521, i * 65_521 + 65_521));
+        await pipeline(Readable.from(chunks), out.writable());
+      }
+      const files = await out.close();
+      unwatch();
+      assert.ok(files.length >= 2, `${path}: several files`);
+      assert.ok(grown.length >= files.length, `${path}: growth is announced while the files are written (${grown.length})`);
+      const last = new Map<string, number>();
+      for (const { file, size, prefix } of grown) {
+        assert.ok(size > (last.get(file) ?? 0), `${path}: ${file} only grows`);
+        last.set(file, size);
+        assert.ok(size <= finished.get(file)!, `${path}: never past the size the file is finished at`);
+        assert.ok((await readFile(file)).subarray(0, size).equals(prefix), `${path}: the announced bytes of ${file} did not change`);
+      }
+    }
+  });
+
   it('says nothing for a directory nobody watches, nor after the watch ends', async () => {
     const dir = await fresh();
     const seen: string[] = [];
@@ -105,6 +141,39 @@ describe('DeflateAhead for one collection', () => {
     assert.equal((await ahead.segmentOf(file))?.size, 5010);
     await ahead.drain();
     assert.equal((await readdir(join(dir, 'ahead'))).length, 1);
+  });
+
+  it('deflates a file while it is written, and keeps it once it is finished and returned', async () => {
+    const dir = await fresh();
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal });
+    const early = ahead.collection('t.csv');
+    const file = join(dir, 'big.csv');
+    await writeFile(file, '');
+    for (let i = 0; i < 6; i++) {
+      await appendFile(file, Buffer.alloc(400_000, 0x61 + i));
+      early.grown(file, (i + 1) * 400_000);
+    }
+    early.finished(file, 2_400_000);
+    await early.done([{ name: 't.csv', file, size: 2_400_000 }]);
+    const segment = await ahead.segmentOf(file);
+    assert.ok(segment?.head, 'deflated as it grew (the header comes separately)');
+    assert.equal(segment.size, 2_400_000);
+    await ahead.drain();
+  });
+
+  it('stops deflating a file the collection never finished, and keeps nothing of it', async () => {
+    const dir = await fresh();
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal });
+    const early = ahead.collection('t.csv');
+    const file = join(dir, 'big.csv');
+    await writeFile(file, Buffer.alloc(1_500_000, 0x61));
+    early.grown(file, 1_500_000);
+    // The collector returned the file without its splitter finishing it (no close()): packed the usual way.
+    await early.done([{ name: 't.csv', file, size: 1_500_000 }]);
+    const segment = await ahead.segmentOf(file);
+    assert.equal(segment?.head, undefined, 'deflated again, from the start, as a finished file');
+    await ahead.drain();
+    assert.equal((await readdir(join(dir, 'ahead'))).length, 1, 'the abandoned growing segment is removed');
   });
 
   it('removes everything deflated early when the collection failed', async () => {

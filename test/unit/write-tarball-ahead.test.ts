@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { crc32, crc32Combine } from '../../src/pack/crc.js';
-import { deflateMember, writeTarball } from '../../src/pack/write-tarball.js';
+import { deflateGrowing, deflateMember, FileGrowth, writeTarball } from '../../src/pack/write-tarball.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -70,5 +70,54 @@ describe('writeTarball with members deflated ahead', () => {
     await writeFile(file, 'a\n1\n2\n');
     await writeTarball({ path: join(dir, 'c.tar.gz'), members: [{ name: 'grew.csv', file, deflated: segment }], mtime: MTIME, gzipLevel: 6 });
     assert.equal(execFileSync('tar', ['-xzOf', join(dir, 'c.tar.gz'), './grew.csv'], { encoding: 'utf8' }), 'a\n1\n2\n');
+  });
+});
+
+describe('deflateGrowing: a member deflated while its file is written', () => {
+  it('gives the same tarball content as one written in one go, whatever the pace of the writer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ac-ahead-'));
+    dirs.push(dir);
+    // Sizes around the 512 KiB block and the 512-byte tar block; random pieces so blocks are not all alike.
+    for (const [i, total] of [1_300_001, 512 * 1024, 3 * 512 * 1024 + 512, 2_000_000].entries()) {
+      const file = join(dir, `g${i}.csv`);
+      await writeFile(file, '');
+      const growth = new FileGrowth();
+      const segment = deflateGrowing({ name: 'grown.csv', file, mtime: MTIME, gzipLevel: 6, out: join(dir, `g${i}.deflate`) }, growth);
+      let written = 0;
+      while (written < total) {
+        const n = Math.min(total - written, 1 + Math.floor(Math.random() * 300_000));
+        const piece = Math.random() < 0.5 ? randomBytes(n) : Buffer.alloc(n, 0x61 + (written % 26));
+        await appendFile(file, piece);
+        written += n;
+        // Sometimes announce less than is written (the record in progress may still move).
+        growth.grow(Math.max(0, written - Math.floor(Math.random() * 1000)));
+      }
+      growth.complete(total);
+      const deflated = await segment;
+      assert.equal(deflated.size, total);
+      await writeTarball({ path: join(dir, `a${i}.tar.gz`), members: [{ name: 'grown.csv', file, deflated }], mtime: MTIME, gzipLevel: 6 });
+      await writeTarball({ path: join(dir, `b${i}.tar.gz`), members: [{ name: 'grown.csv', file }], mtime: MTIME, gzipLevel: 6 });
+      execFileSync('gzip', ['-t', join(dir, `a${i}.tar.gz`)]);
+      const a = gunzipSync(await readFile(join(dir, `a${i}.tar.gz`)));
+      const b = gunzipSync(await readFile(join(dir, `b${i}.tar.gz`)));
+      assert.ok(a.equals(b), `the same tar bytes (${total} bytes)`);
+    }
+  });
+
+  it('stops without a segment when the file is abandoned, and when it is not the size it was completed at', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ac-ahead-'));
+    dirs.push(dir);
+    const file = join(dir, 'g.csv');
+    await writeFile(file, Buffer.alloc(700_000, 0x62));
+    const abandoned = new FileGrowth();
+    const first = deflateGrowing({ name: 'g.csv', file, mtime: MTIME, gzipLevel: 6, out: join(dir, 'a.deflate') }, abandoned);
+    abandoned.grow(600_000);
+    abandoned.abandon(new Error('the collection ended'));
+    await assert.rejects(first, /the collection ended/);
+    const wrong = new FileGrowth();
+    const second = deflateGrowing({ name: 'g.csv', file, mtime: MTIME, gzipLevel: 6, out: join(dir, 'b.deflate') }, wrong);
+    wrong.complete(600_000); // the file has 700 000 bytes
+    await assert.rejects(second, /changed while being written/);
+    assert.deepEqual(await readdir(dir), ['g.csv'], 'no segment file is left behind');
   });
 });
