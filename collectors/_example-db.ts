@@ -2,7 +2,7 @@
  * The example's data source: an SQLite file of "job events" that it seeds itself on first use, so the examples
  * run with no service. (Files starting with `_` are helpers, not collectors.)
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
@@ -13,11 +13,16 @@ const DAYS = 35;
 const KINDS = ['job.started', 'job.finished', 'job.failed', 'host.added', 'inventory.synced'];
 const USERS = ['admin', 'ops-bot', 'alice', 'bob', 'ci, "nightly"'];
 
-/** Opens the example database, creating and filling it (35 days of events up to today) on first use. */
-export function openExampleDb(): Database.Database {
+/**
+ * Opens the example database, creating and filling it (35 days of events up to today) on first use.
+ * The driver is imported here, when a collection runs, not when the module loads: `list` and `check` load every
+ * collector module and should not pay for a native driver they never use.
+ */
+export async function openExampleDb(): Promise<Database.Database> {
+  const { default: Sqlite } = await import('better-sqlite3');
   const file = fileURLToPath(new URL('../.analytics-collect/example-events.sqlite', import.meta.url));
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
+  const db = new Sqlite(file);
   db.pragma('journal_mode = WAL');
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
   if (!exists) seed(db);

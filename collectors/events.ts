@@ -17,7 +17,7 @@ export const events = register(
     fullSyncIntervalDays: 7,
   },
   async (ctx) => {
-    const db = openExampleDb();
+    const db = await openExampleDb();
     try {
       const out = new CsvFileSplitter({
         path: join(ctx.outputDir, 'events.csv'),

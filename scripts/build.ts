@@ -1,23 +1,31 @@
 /**
  * The build after `tsc` (`npm run build`; `--dist DIR` writes into another dist/, as bench/run.ts does):
- * - dist/bundle/: the CLI bundled by esbuild, with the dependencies it loads (start-up time: Node 20 loads an ES
- *   module graph of hundreds of files — zod alone is about a hundred — far slower than a few big files). The
- *   entry points are `main.js` (the bin imports it), `index.js` and `postgres.js` (what `analytics-collect` and
- *   `analytics-collect/postgres` resolve to inside collector modules, so that they share the loader's
- *   `register`); each command's code stays in its own chunk, loaded only when the command runs. tsc's dist/ stays
- *   what the package exports to programs that import it.
+ * - dist/bundle/cli.cjs: the CLI bundled by esbuild into one CommonJS file, with the dependencies it loads.
+ *   CommonJS so that the bin can compile it with a V8 code cache (bin/analytics-collect; Node 20 has no code
+ *   cache for ES modules): with the cache, start-up no longer parses the bundle. Each command's code, and every
+ *   dependency only some commands use, is still evaluated only when a command needs it (esbuild wraps what is
+ *   loaded by `import()` in functions run on first use). Its first line names the build (a hash of the rest),
+ *   which keys the code cache.
+ * - dist/bundle/index.js and postgres.js: what `analytics-collect` and `analytics-collect/postgres` resolve to
+ *   inside collector modules — ES modules that take their exports from the running CLI's cli.cjs (one instance
+ *   in Node's CommonJS cache), so that a collector's `register` is the one the loader watches. main.js does the
+ *   same for the CLI's entry, for programs that import it.
  * - dist/cli/help-texts.json: commander's help for every command rendered from the real program, which the bin
  *   prints for `--help` without loading the CLI (src/cli/static-help.ts).
+ * tsc's dist/ stays what the package exports to programs that import it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
+import ts from 'typescript';
 import { renderHelpTexts } from '../src/cli/static-help.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { dist: { type: 'string' } } });
 const DIST = values.dist === undefined ? join(ROOT, 'dist') : resolve(values.dist);
+const BUNDLE = join(DIST, 'bundle');
 
 /**
  * Left to Node's own resolution: esbuild (a native binary, compiles collectors), tsx and typescript (loaded on
@@ -40,24 +48,173 @@ const englishOnlyZod: Plugin = {
   },
 };
 
-rmSync(join(DIST, 'bundle'), { recursive: true, force: true });
-await build({
+/**
+ * Built-in modules that dependencies load at start but use only in code the CLI never runs (or runs late):
+ * commander's child_process (executable subcommands), sonic-boom's assert. Each becomes a stand-in that loads
+ * the real module on first use: child_process alone brings net, dgram and more (a few ms at every start).
+ */
+const LAZY_BUILTINS = new Set(['child_process', 'assert']);
+
+/**
+ * The rest of what keeps worker_threads in start-up: pino's transports (worker threads; the CLI formats in its
+ * own thread, src/log.ts), loaded only if ever used, and one question pino asks for asynchronous destinations.
+ */
+const lazyDependencies: Plugin = {
+  name: 'lazy-dependencies',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^(?:node:)?(?:child_process|assert)$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      const name = args.path.replace(/^node:/, '');
+      return LAZY_BUILTINS.has(name) ? { path: name, namespace: 'lazy-builtin' } : undefined;
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: [
+        `let real;`,
+        `const load = () => (real ??= require('node:${args.path}'));`,
+        `module.exports = new Proxy(function () {}, {`,
+        `  apply: (_target, self, list) => Reflect.apply(load(), self, list),`,
+        `  get: (_target, key) => load()[key],`,
+        `  has: (_target, key) => key in load(),`,
+        `});`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+    // tools.js asks worker_threads whether it runs in the main thread, for asynchronous destinations only (the
+    // CLI's are synchronous): asked when needed instead.
+    plugin.onLoad({ filter: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const declaration = "const { isMainThread } = require('worker_threads')\n";
+      const use = '!opts.sync && isMainThread)';
+      if (!text.includes(declaration) || !text.includes(use)) throw new Error(`${args.path} changed: update lazyDependencies in scripts/build.ts`);
+      return { contents: text.replace(declaration, '').replace(use, "!opts.sync && require('worker_threads').isMainThread)"), loader: 'js' };
+    });
+    plugin.onResolve({ filter: /^\.\/(?:lib\/)?transport$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]pino[\\/]/.test(args.importer)) return undefined;
+      return { path: join(dirname(args.importer), `${args.path}.js`), namespace: 'lazy-transport' };
+    });
+    plugin.onLoad({ filter: /.*/, namespace: 'lazy-transport' }, (args) => ({
+      contents: `module.exports = function transport(...list) { return require(${JSON.stringify(args.path)})(...list); };\n`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/** Whether an `import()` of this argument stays an import at run time (not bundled by esbuild). */
+function staysImport(argument: ts.Expression | undefined): boolean {
+  if (argument === undefined || !ts.isStringLiteralLike(argument)) return true;
+  const name = argument.text;
+  return EXTERNAL.some((external) => name === external || name.startsWith(`${external}/`));
+}
+
+/**
+ * Every `import()` that stays one at run time becomes `__acImport()`. V8 loses a script's dynamic-import host
+ * options when it is compiled from a code cache (Node 20: "A dynamic import callback was not specified"), so
+ * the bundle imports through a function of the bin, a module Node compiled itself; `import()`s that esbuild
+ * bundles (our own `import('./commands/list.js')`) are left to it. Source text, not the output, is rewritten: a
+ * parser tells an `import(` in code from one in a string (the module hooks' source, hooks.ts) or a comment.
+ */
+const importsThroughTheBin: Plugin = {
+  name: 'imports-through-the-bin',
+  setup(plugin) {
+    plugin.onLoad({ filter: /\.(?:[cm]?[jt]s)$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import(')) return undefined;
+      const kind = /\.[cm]?ts$/.test(args.path) ? ts.ScriptKind.TS : ts.ScriptKind.JS;
+      const source = ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, false, kind);
+      const starts: number[] = [];
+      const visit = (node: ts.Node): void => {
+        if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && staysImport(node.arguments[0])) {
+          starts.push(node.expression.getStart(source));
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+      if (starts.length === 0) return undefined;
+      let contents = text;
+      for (const start of starts.reverse()) contents = `${contents.slice(0, start)}__acImport${contents.slice(start + 'import'.length)}`;
+      const loader = kind === ts.ScriptKind.TS ? 'ts' : 'js';
+      return { contents, loader, resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/**
+ * `import.meta` of the bundled ES modules, in CommonJS; `__acImport` is the bin's import (see above), or a plain
+ * `import()` when cli.cjs is loaded by `require` (main.js, or a bin that predates the code cache).
+ */
+const PRELUDE = [
+  "var __acUrl = require('node:url').pathToFileURL(__filename).href;",
+  "var __acResolve = (specifier) => require('node:url').pathToFileURL(require.resolve(specifier)).href;",
+  "var __acImport = typeof __acLoaderImport === 'function' ? __acLoaderImport : (specifier, options) => import(specifier, options);",
+].join('\n');
+
+rmSync(BUNDLE, { recursive: true, force: true });
+const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { main: 'src/cli/main.ts', index: 'src/index.ts', postgres: 'src/postgres/index.ts' },
-  outdir: join(DIST, 'bundle'),
-  chunkNames: 'chunk-[hash]',
+  stdin: {
+    // index and postgres are functions, so that the CLI evaluates them only when a collector imports them.
+    contents: [
+      "export { exitProcess, runCli } from './src/cli/main.ts';",
+      "export const index = () => require('./src/index.ts');",
+      "export const postgres = () => require('./src/postgres/index.ts');",
+    ].join('\n'),
+    resolveDir: ROOT,
+    sourcefile: 'cli-entry.ts',
+    loader: 'ts',
+  },
+  write: false,
+  outfile: join(BUNDLE, 'cli.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
-  plugins: [englishOnlyZod],
-  define: { ANALYTICS_COLLECT_BUNDLED: 'true' },
-  // CommonJS dependencies call require(); an ES module has none of its own.
-  banner: { js: "import { createRequire as __analyticsCollectRequire } from 'node:module'; const require = __analyticsCollectRequire(import.meta.url);" },
+  plugins: [englishOnlyZod, lazyDependencies, importsThroughTheBin],
+  define: {
+    ANALYTICS_COLLECT_BUNDLED: 'true',
+    'import.meta.url': '__acUrl',
+    'import.meta.dirname': '__dirname',
+    'import.meta.filename': '__filename',
+    'import.meta.resolve': '__acResolve',
+  },
+  banner: { js: PRELUDE },
   logLevel: 'warning',
 });
+// esbuild escapes every non-ASCII character in code but keeps comments as they are: an ASCII file is read as a
+// one-byte string, several times faster than decoding UTF-8 into a two-byte one (2 MB at every start).
+const code = result.outputFiles[0]!.text.replace(/[^\x00-\x7f]/g, '?');
+const buildId = createHash('sha256').update(code).digest('hex').slice(0, 32);
+mkdirSync(BUNDLE, { recursive: true });
+writeFileSync(join(BUNDLE, 'cli.cjs'), `// analytics-collect build ${buildId}\n${code}`);
+
+/** The names an entry point exports (types aside), as esbuild sees them. */
+async function exportNames(entry: string): Promise<string[]> {
+  const { metafile } = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [entry],
+    bundle: true,
+    packages: 'external',
+    format: 'esm',
+    platform: 'node',
+    write: false,
+    outdir: join(BUNDLE, 'names'),
+    metafile: true,
+    logLevel: 'warning',
+  });
+  return Object.values(metafile.outputs).flatMap((output) => output.exports).sort();
+}
+
+const wrapper = (from: string, names: string[]): string =>
+  [
+    '// The running CLI\'s own instance (scripts/build.ts).',
+    "import { createRequire } from 'node:module';",
+    `export const { ${names.join(', ')} } = createRequire(import.meta.url)('./cli.cjs')${from};`,
+    '',
+  ].join('\n');
+writeFileSync(join(BUNDLE, 'index.js'), wrapper('.index()', await exportNames('src/index.ts')));
+writeFileSync(join(BUNDLE, 'postgres.js'), wrapper('.postgres()', await exportNames('src/postgres/index.ts')));
+writeFileSync(join(BUNDLE, 'main.js'), wrapper('', ['exitProcess', 'runCli']));
 
 mkdirSync(join(DIST, 'cli'), { recursive: true });
 writeFileSync(join(DIST, 'cli', 'help-texts.json'), `${JSON.stringify(renderHelpTexts())}\n`);
