@@ -103,7 +103,8 @@ declare const ANALYTICS_COLLECT_BUNDLED: boolean | undefined;
 /**
  * The entry points `analytics-collect` and `analytics-collect/postgres` resolve to: the running CLI's own copy,
  * so that a collector's `register()` is the one the loader watches. The bundled CLI has its entry points beside
- * its chunks (dist/bundle/index.js); from src/ (run through tsx) they are .ts files; from dist/, .js files.
+ * the bundle (dist/bundle/index.js beside cli.cjs); from src/ (run through tsx) they are .ts files; from dist/,
+ * .js files.
  */
 export function selfUrls(): { self: string; postgres: string } {
   if (typeof ANALYTICS_COLLECT_BUNDLED === 'boolean' && ANALYTICS_COLLECT_BUNDLED) {
