@@ -339,6 +339,29 @@ describe('CsvFileSplitter rows', () => {
     assert.equal(files.length, 3);
     assert.ok(maxHeld < 3 * 1024 * 1024, `held ${maxHeld} bytes`);
   });
+
+  it('lets the event loop turn while a collector writes rows as fast as it can (deflate jobs and the disk need it)', async () => {
+    const dir = freshDir();
+    const out = new CsvFileSplitter({ path: join(dir, 'turns.csv'), maxFileSize: 64 * 1024 * 1024, columns: ['id', 'text'] });
+    const text = 'z'.repeat(100);
+    let formatted = 0;
+    let turns = 0;
+    let firstTurnAt = -1;
+    const turn = (): void => {
+      if (firstTurnAt === -1) firstTurnAt = formatted;
+      turns++;
+      if (formatted < 4 * 1024 * 1024) setImmediate(turn);
+    };
+    setImmediate(turn);
+    for (let i = 0; formatted < 4 * 1024 * 1024; i++) {
+      await out.write([i, text]);
+      formatted += `${i},${text}\n`.length;
+    }
+    await out.close();
+    // Without the turn at each write-out, a loop whose awaits all find settled promises runs on microtasks only.
+    assert.ok(firstTurnAt !== -1 && firstTurnAt <= 512 * 1024, `first turn after ${firstTurnAt} bytes of rows`);
+    assert.ok(turns >= 8, `${turns} turns in 4 MiB of rows`);
+  });
 });
 
 /** Streams `bytes` into a splitter's writable() in chunks cut at `cuts`. */
