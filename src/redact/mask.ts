@@ -24,7 +24,7 @@ export function masksFor(masks: readonly MaskRule[], column: string): MaskRule[]
  * (test, from index 0) has nothing for `replace` to replace; a sticky pattern is not tested first.
  */
 export class Masker {
-  readonly #rules: { pattern: RegExp; test: RegExp | null; replace: string; required: Uint8Array | null }[];
+  readonly #rules: { pattern: RegExp; test: RegExp | null; replace: string; required: Uint8Array | null; counts: Int32Array }[];
 
   constructor(masks: readonly MaskRule[]) {
     this.#rules = masks.map((rule) => {
@@ -34,28 +34,30 @@ export class Masker {
         // Without `g` (and not sticky), test() starts at 0 and leaves lastIndex alone.
         test: rule.pattern.sticky ? null : new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '')),
         replace: rule.replace,
-        required: required === null || required.size === 0 ? null : Uint8Array.from(required),
+        required: required === null || required.size === 0 ? null : Uint8Array.from(required.keys()),
+        counts: Int32Array.from(required?.values() ?? []),
       };
     });
   }
 
   /**
-   * False when no rule can match the value whose UTF-8 is `bytes[start, end)` (it lacks a character some rule's
-   * every match holds: see {@link requiredChars}), so {@link apply} would return it unchanged. A rule that
-   * matches nothing changes nothing, so the next one sees the same value. ASCII bytes occur in UTF-8 only as
-   * themselves, and a quoted field's doubled quotes hold the same characters as its value.
+   * False when no rule can match the value whose UTF-8 is `bytes[start, end)` (it has fewer of a character than
+   * every match of the rule holds: see {@link requiredChars}), so {@link apply} would return it unchanged. A rule
+   * that matches nothing changes nothing, so the next one sees the same value. ASCII bytes occur in UTF-8 only as
+   * themselves, and a quoted field's doubled quotes hold the characters of its value, `"` twice: a count too
+   * high at worst, which only sends the value to the regular expressions.
    */
   mayChange(bytes: Uint8Array, start: number, end: number): boolean {
     const rules = this.#rules;
     for (let r = 0; r < rules.length; r++) {
-      const required = rules[r]!.required;
+      const { required, counts } = rules[r]!;
       if (required === null) return true;
       let all = true;
       for (let k = 0; k < required.length && all; k++) {
         const c = required[k];
-        let j = start;
-        while (j < end && bytes[j] !== c) j++;
-        all = j < end;
+        let left = counts[k]!;
+        for (let j = start; j < end && left > 0; j++) if (bytes[j] === c) left--;
+        all = left === 0;
       }
       if (all) return true;
     }
@@ -75,49 +77,64 @@ export class Masker {
   }
 }
 
+/** A count of a character that no reading of a pattern needs more than (a `{1000000}` counts as this many). */
+const MAX_COUNT = 1 << 16;
+
 /**
- * ASCII characters that every match of `pattern` contains (as character codes), found from its source; null
- * when the pattern uses anything this reading does not follow (then nothing is known). A value without one of
- * them cannot match, so the mask is not run on it: a pattern for IPv4 addresses needs a `.`, one for e-mail
- * addresses an `@`, and most values of most columns have neither.
+ * ASCII characters that every match of `pattern` contains, each with the least number of times it occurs in any
+ * match (character code → count), found from its source; null when the pattern uses anything this reading does
+ * not follow (then nothing is known). A value with fewer of one of them cannot match, so the mask is not run on
+ * it: a pattern for IPv4 addresses needs three `.`, one for e-mail addresses an `@` and a `.`, and most values of
+ * most columns have neither (a timestamp's one `.` is not enough for an IPv4 address).
  *
  * The reading is deliberately small and errs towards knowing nothing: literal characters and escaped punctuation
- * count; classes, `.`, `\d`-like escapes, anchors and lookarounds require nothing; a quantified atom counts only
- * if it must occur at least once; a group's requirement is what all its alternatives require. The flags `i`
- * (case folding) and `v`, and any escape or group syntax not listed here, give null.
+ * count; classes, `.`, `\d`-like escapes, anchors and lookarounds require nothing; a quantified atom counts its
+ * least number of repetitions; a sequence adds up what its parts require; a group requires, of each character,
+ * the least that any of its alternatives requires. The flags `i` (case folding) and `v`, and any escape or group
+ * syntax not listed here, give null.
  */
-export function requiredChars(pattern: RegExp): Set<number> | null {
+export function requiredChars(pattern: RegExp): Map<number, number> | null {
   if (pattern.flags.includes('i') || pattern.flags.includes('v')) return null;
   const src = pattern.source;
   let i = 0;
-  const none = (): Set<number> => new Set<number>();
+  const none = (): Map<number, number> => new Map<number, number>();
+  const one = (code: number): Map<number, number> => new Map([[code, 1]]);
 
-  /** Alternatives up to `)` or the end: what they all require. */
-  const alternatives = (): Set<number> | null => {
-    let all: Set<number> | undefined;
+  /** Alternatives up to `)` or the end: of each character, the least any of them requires. */
+  const alternatives = (): Map<number, number> | null => {
+    let all: Map<number, number> | undefined;
     for (;;) {
       const seq = sequence();
       if (seq === null) return null;
-      all = all === undefined ? seq : new Set([...all].filter((c) => seq.has(c)));
+      if (all === undefined) {
+        all = seq;
+      } else {
+        const both = none();
+        for (const [c, n] of all) {
+          const m = seq.get(c);
+          if (m !== undefined) both.set(c, Math.min(n, m));
+        }
+        all = both;
+      }
       if (src[i] !== '|') return all;
       i++;
     }
   };
 
-  const sequence = (): Set<number> | null => {
+  const sequence = (): Map<number, number> | null => {
     const required = none();
     while (i < src.length && src[i] !== '|' && src[i] !== ')') {
       const chars = atom();
       if (chars === null) return null;
       const min = quantifier();
       if (min === null) return null;
-      if (min > 0) for (const c of chars) required.add(c);
+      if (min > 0) for (const [c, n] of chars) required.set(c, Math.min(MAX_COUNT, (required.get(c) ?? 0) + n * min));
     }
     return required;
   };
 
   /** The atom at `i` and what it requires when it matches once. */
-  const atom = (): Set<number> | null => {
+  const atom = (): Map<number, number> | null => {
     const c = src[i]!;
     if (c === '(') {
       i++;
@@ -155,17 +172,17 @@ export function requiredChars(pattern: RegExp): Set<number> | null {
       const d = src[i + 1] ?? '';
       i += 2;
       if ('dDwWsSbB'.includes(d) && d !== '') return none();
-      if (d === 'n') return new Set([0x0a]);
-      if (d === 'r') return new Set([0x0d]);
-      if (d === 't') return new Set([0x09]);
-      if (d !== '' && '.\\/-^$*+?()[]{}|'.includes(d)) return new Set([d.charCodeAt(0)]);
+      if (d === 'n') return one(0x0a);
+      if (d === 'r') return one(0x0d);
+      if (d === 't') return one(0x09);
+      if (d !== '' && '.\\/-^$*+?()[]{}|'.includes(d)) return one(d.charCodeAt(0));
       return null;
     }
     if (c === '*' || c === '+' || c === '?' || c === '{') return null;
     i++;
     if (c === '.' || c === '^' || c === '$') return none();
     const code = c.charCodeAt(0);
-    return code < 0x80 ? new Set([code]) : none();
+    return code < 0x80 ? one(code) : none();
   };
 
   /** The quantifier at `i` (with its `?`), as its least count: 1 when there is none. */
@@ -180,7 +197,7 @@ export function requiredChars(pattern: RegExp): Set<number> | null {
     } else if (c === '{') {
       const m = /^\{(\d+)(?:,\d*)?\}/.exec(src.slice(i));
       if (m === null) return null;
-      min = Number(m[1]);
+      min = Math.min(MAX_COUNT, Number(m[1]));
       i += m[0].length;
     } else {
       return 1;

@@ -5,16 +5,23 @@ import { Masker, requiredChars } from '../../src/redact/mask.js';
 
 const chars = (pattern: string, flags = 'gu'): string | null => {
   const required = requiredChars(new RegExp(pattern, flags));
-  return required === null ? null : String.fromCharCode(...[...required].sort((a, b) => a - b));
+  if (required === null) return null;
+  return [...required].sort(([a], [b]) => a - b).map(([c, n]) => String.fromCharCode(c).repeat(n)).join('');
 };
 
+/** How many times `char` occurs in `text`. */
+const count = (text: string, char: string): number => text.split(char).length - 1;
+
 describe('requiredChars', () => {
-  it('finds the characters every match holds, and knows nothing where it cannot tell', () => {
-    assert.equal(chars('\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b'), '.');
+  it('finds the characters every match holds, as often as it holds them, and knows nothing where it cannot tell', () => {
+    assert.equal(chars('\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b'), '...');
     assert.equal(chars('[\\w.+-]+@[\\w-]+\\.[\\w.]+'), '.@');
     assert.equal(chars('ab|ac'), 'a');
+    assert.equal(chars('aab|ac'), 'a');
+    assert.equal(chars('a.a|aa|(?:ba){2}'), 'aa');
     assert.equal(chars('(?:ab)?c|dc'), 'c');
-    assert.equal(chars('a{0,2}b{2}'), 'b');
+    assert.equal(chars('a{0,2}b{2}'), 'bb');
+    assert.equal(chars('(?:x\\.){2,}-+'), '-..xx');
     assert.equal(chars('(?<=@)x(?=\\.)'), 'x');
     assert.equal(chars('(?<name>@)x'), '@x');
     assert.equal(chars('[.@]\\d+'), '');
@@ -26,8 +33,8 @@ describe('requiredChars', () => {
     assert.equal(chars('(?:a|b'.slice(0, 0) + 'a{', 'g'), null, 'a brace that is no quantifier');
   });
 
-  const TOKENS = ['a', 'b', '.', '\\.', '@', '|', '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?<!', '(?<g>', '[a.]', '[^a]', '[]', '[^]',
-    '*', '+', '?', '??', '{0,2}', '{2}', '{1,}', '\\d', '\\w', '\\b', '\\B', '^', '$', '\\n', ']', '}', 'é', '🙂', '\\\\', '\\-', '\\1', '{'];
+  const TOKENS = ['a', 'b', 'aa', '.', '\\.\\.', '\\.', '@', '|', '(', ')', '(?:', '(?=', '(?!', '(?<=', '(?<!', '(?<g>', '[a.]', '[^a]', '[]', '[^]',
+    '*', '+', '?', '??', '{0,2}', '{2}', '{1,}', '\\d', '\\w', '\\b', '\\B', '^', '$', '\\n', ']', '}', 'é', '🙂', '\\\\', '\\-', '\\1', '{', '{3}', '{2,3}', '(?:a\\.){2}'];
   const ALPHABET = ['a', 'b', '.', '@', '1', '\n', 'é', '-', ']', '}', '\\', '🙂', 'A'];
 
   it('never claims a character that a matched value lacks (random patterns and values)', () => {
@@ -35,7 +42,7 @@ describe('requiredChars', () => {
       fc.property(
         fc.array(fc.constantFrom(...TOKENS), { minLength: 1, maxLength: 10 }),
         fc.constantFrom('g', 'gu', 'gm', 'gs', 'gy'),
-        fc.array(fc.array(fc.constantFrom(...ALPHABET), { maxLength: 10 }).map((a) => a.join('')), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.array(fc.constantFrom(...ALPHABET), { maxLength: 12 }).map((a) => a.join('')), { minLength: 1, maxLength: 8 }),
         (tokens, flags, values) => {
           let pattern: RegExp;
           try {
@@ -46,7 +53,7 @@ describe('requiredChars', () => {
           const required = requiredChars(pattern);
           const masker = new Masker([{ pattern, replace: '#', columns: null }]);
           for (const value of values) {
-            const lacks = required !== null && [...required].some((c) => !value.includes(String.fromCharCode(c)));
+            const lacks = required !== null && [...required].some(([c, n]) => count(value, String.fromCharCode(c)) < n);
             if (lacks) assert.equal(new RegExp(pattern.source, pattern.flags.replace('y', '')).test(value), false, `${pattern} on ${JSON.stringify(value)}`);
             const bytes = Buffer.from(` ${value} `);
             if (!masker.mayChange(bytes, 1, bytes.length - 1)) assert.equal(masker.apply(value), value, `${pattern} on ${JSON.stringify(value)}`);
@@ -70,5 +77,13 @@ describe('Masker', () => {
       const expected = rules.reduce((v, rule) => v.replace(rule.pattern, rule.replace), value);
       assert.equal(masker.apply(value), expected, value);
     }
+  });
+
+  it('looks no further at a value with too few of a required character (a timestamp for an IPv4 mask)', () => {
+    const masker = new Masker([{ pattern: /\b(?:\d{1,3}\.){3}\d{1,3}\b/gu, replace: '0.0.0.0', columns: null }]);
+    const bytes = (text: string): [Buffer, number, number] => [Buffer.from(text), 0, Buffer.byteLength(text)];
+    assert.equal(masker.mayChange(...bytes('2026-01-01T00:00:07.919Z')), false);
+    assert.equal(masker.mayChange(...bytes('10.0.0')), false);
+    assert.equal(masker.mayChange(...bytes('at 10.0.0.1')), true);
   });
 });
