@@ -10,6 +10,8 @@
  *   inside collector modules — ES modules that take their exports from the running CLI's cli.cjs (one instance
  *   in Node's CommonJS cache), so that a collector's `register` is the one the loader watches. main.js does the
  *   same for the CLI's entry, for programs that import it.
+ * - dist/bundle/redact-worker.js: the redaction thread's entry (src/redact/off-thread.ts starts it from beside
+ *   cli.cjs), an ES module of its own with the redaction code it runs.
  * - dist/cli/help-texts.json: commander's help for every command rendered from the real program, which the bin
  *   prints for `--help` without loading the CLI (src/cli/static-help.ts).
  * tsc's dist/ stays what the package exports to programs that import it.
@@ -215,6 +217,18 @@ const wrapper = (from: string, names: string[]): string =>
 writeFileSync(join(BUNDLE, 'index.js'), wrapper('.index()', await exportNames('src/index.ts')));
 writeFileSync(join(BUNDLE, 'postgres.js'), wrapper('.postgres()', await exportNames('src/postgres/index.ts')));
 writeFileSync(join(BUNDLE, 'main.js'), wrapper('', ['exitProcess', 'runCli']));
+
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['src/redact/redact-worker.ts'],
+  outfile: join(BUNDLE, 'redact-worker.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  define: { ANALYTICS_COLLECT_BUNDLED: 'true' },
+  logLevel: 'warning',
+});
 
 mkdirSync(join(DIST, 'cli'), { recursive: true });
 writeFileSync(join(DIST, 'cli', 'help-texts.json'), `${JSON.stringify(renderHelpTexts())}\n`);

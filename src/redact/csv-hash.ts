@@ -19,13 +19,38 @@ const MIN_HIT_RATE = 0.2;
 const DIGEST = 32;
 const EMPTY = new Uint8Array(0);
 
+/** Columns whose caches are kept per hash (key): beyond, a column's cache lives only as long as its file. */
+const KEPT_COLUMNS = 16;
+/**
+ * The caches of each key's columns by column name, kept from one file to the next: the next file of the same
+ * table starts with its values known, and the ~340 KiB of a cache is not made again for each file (on the
+ * redaction thread, which rarely collects garbage, each file's own stayed until a full GC). A digest depends only
+ * on the key and the value, so a cache is right for any file whose column has that name.
+ */
+const CACHES = new WeakMap<Hmac32, Map<string, ByteCache>>();
+
+function cacheFor(hmac: Hmac32, column: string | undefined): ByteCache {
+  if (column === undefined) return new ByteCache();
+  let caches = CACHES.get(hmac);
+  if (caches === undefined) {
+    caches = new Map();
+    CACHES.set(hmac, caches);
+  }
+  let cache = caches.get(column);
+  if (cache === undefined) {
+    cache = new ByteCache();
+    if (caches.size < KEPT_COLUMNS) caches.set(column, cache);
+  }
+  return cache;
+}
+
 /**
  * A column's hash with a bounded cache (at most {@link ARENA_BYTES} and a few tables, whatever the file's size).
  * A column of unique values (ids) would only pay for the cache, so it is switched off when it hits too rarely.
  */
 export class ColumnHash {
   readonly #hmac: Hmac32;
-  #cache: ByteCache | undefined = new ByteCache();
+  #cache: ByteCache | undefined;
   #lookups = 0;
   #hits = 0;
   /** Values queued for the HMAC since the last {@link commit} (start, end, at), to keep once hashed. */
@@ -33,8 +58,10 @@ export class ColumnHash {
   #pendingBytes: Uint8Array = EMPTY;
   #pendingOut: Uint8Array = EMPTY;
 
-  constructor(hmac: Hmac32) {
+  /** `column`: the column's name, under which its cache is kept for the next file with the same `hmac`. */
+  constructor(hmac: Hmac32, column?: string) {
     this.#hmac = hmac;
+    this.#cache = cacheFor(hmac, column);
   }
 
   /**

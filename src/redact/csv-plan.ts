@@ -78,7 +78,7 @@ export class CsvPlan {
       if (rules.hash.has(name)) {
         if (hmac === null) throw new Error('internal: a hash rule without a key');
         this.kinds[index] = HASH;
-        const hash = new ColumnHash(hmac);
+        const hash = new ColumnHash(hmac, name);
         this.hashes[index] = hash;
         this.#columnHashes.push(hash);
         this.#columns.push({ kind: HASH, index, hmac });

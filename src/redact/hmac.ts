@@ -230,10 +230,20 @@ export class Hmac32 {
       return;
     }
     const { block, state } = x4;
-    const inner = this.#inner;
-    const outer = this.#outer;
-    // The inner hash: each lane's value in one block, with its padding and length (the key block before it).
-    for (let i = 0; i < 16 * LANES; i++) block[i] = 0;
+    if (x4.owner !== this) {
+      // The key states of this key, in every lane (the module is shared by every key of the thread).
+      const inner = this.#inner;
+      const outer = this.#outer;
+      for (let i = 0; i < 8; i++) {
+        for (let lane = 0; lane < LANES; lane++) {
+          x4.inner[i * LANES + lane] = inner[i]!;
+          x4.outer[i * LANES + lane] = outer[i]!;
+        }
+      }
+      x4.owner = this;
+    }
+    // Each lane's value in one block, with its padding and length (the key block before it); the lanes after the
+    // n-th hold what they held, and their results are not read.
     for (let lane = 0; lane < n; lane++) {
       const bytes = queueBytes[lane]!;
       const start = where[lane * 3]!;
@@ -244,25 +254,11 @@ export class Hmac32 {
       let last = 0;
       for (let shift = 24; p < end; p++, shift -= 8) last |= bytes[p]! << shift;
       block[k] = last | (0x80 << (24 - ((end - start) & 3) * 8));
-      block[15 * LANES + lane] = (BLOCK + end - start) * 8;
+      for (k += LANES; k < 15 * LANES; k += LANES) block[k] = 0;
+      block[k] = (BLOCK + end - start) * 8;
     }
-    for (let i = 0; i < 8; i++) {
-      const word = inner[i]!;
-      for (let lane = 0; lane < LANES; lane++) state[i * LANES + lane] = word;
-    }
-    x4.compress();
-    // The outer hash: the inner digest, then fixed padding.
-    for (let i = 0; i < 8 * LANES; i++) block[i] = state[i]!;
-    for (let lane = 0; lane < LANES; lane++) {
-      block[8 * LANES + lane] = 0x80000000 | 0;
-      block[15 * LANES + lane] = (BLOCK + 32) * 8;
-    }
-    for (let i = 9 * LANES; i < 15 * LANES; i++) block[i] = 0;
-    for (let i = 0; i < 8; i++) {
-      const word = outer[i]!;
-      for (let lane = 0; lane < LANES; lane++) state[i * LANES + lane] = word;
-    }
-    x4.compress();
+    // The inner hash, then the outer one of its digest, in the module.
+    x4.hmac();
     for (let lane = 0; lane < n; lane++) {
       const out = queueOut[lane]!;
       let at = where[lane * 3 + 2]!;

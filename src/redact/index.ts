@@ -9,6 +9,7 @@ import { watchFinishedFiles } from '../collect/finished.js';
 import { redactCsvFile } from './csv.js';
 import { Hmac32, CachedHash } from './hmac.js';
 import { redactJsonText } from './json.js';
+import { redactCsvOffThread } from './off-thread.js';
 import { rulesFor } from './rules.js';
 import { RedactionError, type EffectiveRules, type RedactConfig, type RedactionSummary } from './types.js';
 
@@ -38,7 +39,14 @@ export interface RedactCollectionInput {
    * deflates it while the rest of the collection is redacted. The redacted files are the ones placed.
    */
   onFileFinished?: (file: string, size: number) => void;
+  /**
+   * CSV files from this size on are redacted on the redaction thread (off-thread.ts); default 1 MiB. Smaller ones
+   * are redacted on the main thread: handing one to the thread (and starting it) costs more than it saves.
+   */
+  offThreadMinBytes?: number;
 }
+
+const OFF_THREAD_MIN_BYTES = 1024 * 1024;
 
 export interface RedactCollectionResult {
   files: RedactFile[];
@@ -82,9 +90,11 @@ async function redactInto(dir: string, input: RedactCollectionInput, rules: Effe
       masked += summary.masked;
     } else {
       const target = join(dir, `${index}.csv`);
-      const result = await redactCsvFile({
-        source: file.file, target, maxFileSize: input.maxDataSize, rules, hmac, key: input.key, where, ...(input.signal ? { signal: input.signal } : {}),
-      });
+      const job = { source: file.file, target, maxFileSize: input.maxDataSize, rules, key: input.key, where };
+      const result =
+        file.size >= (input.offThreadMinBytes ?? OFF_THREAD_MIN_BYTES)
+          ? await redactCsvOffThread({ ...job, hmacKey: hmac === null ? null : (input.redact?.key ?? null) }, input.signal)
+          : await redactCsvFile({ ...job, hmac, ...(input.signal ? { signal: input.signal } : {}) });
       for (const path of result.files) files.push({ name: file.name, file: path, size: (await stat(path)).size });
       result.dropped.forEach((n) => dropped.add(n));
       result.hashed.forEach((n) => hashed.add(n));

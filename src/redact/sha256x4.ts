@@ -22,11 +22,14 @@ export const SHA256_K: readonly number[] = [
 ];
 /** Byte offset of the lanes' state in the module's memory (the blocks take bytes 0-255). */
 const STATE_AT = 256;
+/** Byte offsets of HMAC's two key states, compressed once per key (8 words per lane each, the same way). */
+const INNER_AT = 384;
+const OUTER_AT = 512;
 
 /** WebAssembly opcodes used (0xfd: the SIMD prefix, followed by the LEB128 of the SIMD opcode). */
 const OP = {
-  localGet: 0x20, localSet: 0x21, i32Const: 0x41, end: 0x0b, simd: 0xfd,
-  v128Load: 0x00, v128Store: 0x0b, i32x4Splat: 0x11, v128And: 0x4e, v128Or: 0x50, v128Xor: 0x51,
+  localGet: 0x20, localSet: 0x21, i32Const: 0x41, end: 0x0b, simd: 0xfd, call: 0x10,
+  v128Load: 0x00, v128Store: 0x0b, v128Const: 0x0c, i32x4Splat: 0x11, v128And: 0x4e, v128Or: 0x50, v128Xor: 0x51,
   i32x4Shl: 0xab, i32x4ShrU: 0xad, i32x4Add: 0xae,
 } as const;
 const V128 = 0x7b;
@@ -124,16 +127,52 @@ function compressBody(): number[] {
   return [1, 24, V128, ...code]; // one run of 24 v128 locals, then the code
 }
 
+/**
+ * The body of `hmac()`: the inner hash of each lane's block from the inner key state, then the outer hash of
+ * that digest from the outer key state (the digest, 0x80, zeros, the length of key block + digest in bits).
+ */
+function hmacBody(): number[] {
+  const code: number[] = [];
+  const simd = (op: number): void => void code.push(OP.simd, ...uleb(op));
+  const i32 = (value: number): void => void code.push(OP.i32Const, ...sleb(value));
+  const copy = (from: number, to: number): void => {
+    i32(0);
+    i32(0);
+    simd(OP.v128Load);
+    code.push(4, ...uleb(from));
+    simd(OP.v128Store);
+    code.push(4, ...uleb(to));
+  };
+  const put = (word: number, to: number): void => {
+    i32(0);
+    simd(OP.v128Const);
+    for (let lane = 0; lane < 4; lane++) code.push(word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, (word >>> 24) & 0xff);
+    simd(OP.v128Store);
+    code.push(4, ...uleb(to));
+  };
+  for (let i = 0; i < 8; i++) copy(INNER_AT + i * 16, STATE_AT + i * 16);
+  code.push(OP.call, 0);
+  for (let i = 0; i < 8; i++) copy(STATE_AT + i * 16, i * 16);
+  put(0x80000000, 8 * 16);
+  for (let i = 9; i < 15; i++) put(0, i * 16);
+  put((64 + 32) * 8, 15 * 16);
+  for (let i = 0; i < 8; i++) copy(OUTER_AT + i * 16, STATE_AT + i * 16);
+  code.push(OP.call, 0);
+  code.push(OP.end);
+  return [0, ...code]; // no locals, then the code
+}
+
 function moduleBytes(): Uint8Array {
   const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
   const body = compressBody();
+  const hmac = hmacBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [1, 0x60, 0, 0]), // one type: () -> ()
-    ...section(3, [1, 0]), // one function, of type 0
+    ...section(3, [2, 0, 0]), // two functions, of type 0
     ...section(5, [1, 0, 1]), // one memory, at least 1 page
-    ...section(7, [2, 1, 0x63, 0x00, 0, 1, 0x6d, 0x02, 0]), // exports: "c" function 0, "m" memory 0
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(7, [3, 1, 0x63, 0x00, 0, 1, 0x68, 0x00, 1, 1, 0x6d, 0x02, 0]), // exports: "c" function 0, "h" function 1, "m" memory 0
+    ...section(10, [2, ...uleb(body.length), ...body, ...uleb(hmac.length), ...hmac]),
   ]);
 }
 
@@ -145,6 +184,16 @@ export interface Sha256x4 {
   readonly state: Int32Array;
   /** Compresses each lane's block into its state. */
   compress(): void;
+  /** HMAC's key states, inner and outer: word i of lane j at `[i * 4 + j]`. */
+  readonly inner: Int32Array;
+  readonly outer: Int32Array;
+  /** Who wrote `inner` and `outer` last (an {@link Hmac32} of hmac.ts): the module is shared by every key. */
+  owner: unknown;
+  /**
+   * Each lane's HMAC: its block (the value's one padded block) hashed from `inner`, the digest from `outer`; the
+   * lanes' digests in `state`.
+   */
+  hmac(): void;
 }
 
 /** The part of the WebAssembly global used here (this project's `lib` has no DOM types). */
@@ -162,7 +211,11 @@ export function sha256x4(): Sha256x4 | null {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
     const memory = instance.exports.m as { buffer: ArrayBuffer };
     const compress = instance.exports.c as () => void;
-    made = { block: new Int32Array(memory.buffer, 0, 64), state: new Int32Array(memory.buffer, STATE_AT, 32), compress };
+    const hmac = instance.exports.h as () => void;
+    made = {
+      block: new Int32Array(memory.buffer, 0, 64), state: new Int32Array(memory.buffer, STATE_AT, 32), compress,
+      inner: new Int32Array(memory.buffer, INNER_AT, 32), outer: new Int32Array(memory.buffer, OUTER_AT, 32), owner: null, hmac,
+    };
   } catch {
     made = null;
   }

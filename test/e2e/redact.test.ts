@@ -157,4 +157,43 @@ describe('redaction through the CLI', () => {
       assert.ok(!run.stderr.includes('short-key') && !run.stdout.includes('short-key'));
     });
   }
+
+  it('redacts big files on the redaction thread to the same records; nothing left in tmpDir', async () => {
+    // 40,000 rows (~2.6 MiB) through writable() in 1.2 MiB files: each is redacted on the redaction thread.
+    const big = await makeProject({ maxDataSize: 1_200_000, redact: { rules: { big: { drop: ['email'], hash: ['user', 'host'] }, '*': { mask: [{ pattern: IP, replace: '0.0.0.0' }] } } } });
+    try {
+      await big.collector('big.mjs', `import { register, CsvFileSplitter } from 'analytics-collect';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+function* lines() {
+  yield 'id,user,email,host,note\\n';
+  for (let i = 0; i < 40000; i++) yield \`\${i},u\${i % 97},e\${i}@x.org,h\${i},"at 10.0.\${i % 256}.1, ""q"""\n\`;
+}
+export const big = register({ key: 'big', version: '1.0', format: 'csv' }, async (ctx) => {
+  const out = new CsvFileSplitter({ path: join(ctx.outputDir, 'big.csv'), maxFileSize: ctx.maxDataSize });
+  await pipeline(Readable.from(lines()), out.writable());
+  return out.close();
+});
+`);
+      const run = await cli(['gather', '--json'], { cwd: big.dir, env: env() });
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as Report;
+      assert.deepEqual(report.collections.find((c) => c.key === 'big')?.redaction, { dropped: ['email'], hashed: ['user', 'host'], masked: 40000 });
+      const records: string[][] = [];
+      const tarballs = report.tarballs.filter((t) => t.members.includes('big.csv'));
+      assert.ok(tarballs.length >= 2, 'split into several files');
+      for (const { path } of tarballs) {
+        // Every big.csv member of the tarball, in order, each with its header.
+        const rows: string[][] = parse(execFileSync('tar', ['-xzOf', path, './big.csv'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+        assert.deepEqual(rows[0], ['id', 'user', 'host', 'note']);
+        records.push(...rows.filter((row) => row[0] !== 'id'));
+      }
+      assert.equal(records.length, 40000);
+      for (const i of [0, 1, 12345, 39999]) assert.deepEqual(records[i], [String(i), hmac32(`u${i % 97}`, KEY), hmac32(`h${i}`, KEY), 'at 0.0.0.0, "q"']);
+      assert.deepEqual(await listTree(big.tmp), []);
+    } finally {
+      await big.cleanup();
+    }
+  });
 });

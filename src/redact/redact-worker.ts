@@ -1,0 +1,65 @@
+/**
+ * The redaction thread's entry (see off-thread.ts): redacts the CSV files it is sent, one after another, with
+ * the same code as the main thread ({@link redactCsvFile}), and tells the main thread of each output file as it
+ * is complete, then of the result or the failure.
+ */
+import { parentPort } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { dirname } from 'node:path';
+import { watchFinishedFiles } from '../collect/finished.js';
+import { redactCsvFile } from './csv.js';
+import { Hmac32 } from './hmac.js';
+import type { ToThread, FromThread, ThreadJob } from './off-thread.js';
+
+// Starting a thread puts V8's flags back to their defaults: the young generation stays small, as in the main
+// thread (bin/analytics-collect, src/cli/commands/gather.ts), for this thread's heap and the main one's.
+setFlagsFromString('--semi-space-growth-factor=1');
+
+const port = parentPort;
+if (port === null) throw new Error('redact-worker.js runs as a worker thread');
+
+const aborts = new Map<number, AbortController>();
+/** One file at a time, in the order sent: the first finished is the first deflated. */
+let tail: Promise<void> = Promise.resolve();
+const hmacs = new Map<string, Hmac32>();
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'abort') {
+    aborts.get(message.id)?.abort(new Error('redaction stopped'));
+    return;
+  }
+  const controller = new AbortController();
+  aborts.set(message.id, controller);
+  tail = tail.then(() => run(message.id, message.job, controller.signal));
+});
+
+async function run(id: number, job: ThreadJob, signal: AbortSignal): Promise<void> {
+  const send = (message: FromThread): void => port!.postMessage(message);
+  const unwatch = watchFinishedFiles(dirname(job.target), (file, size) => send({ type: 'finished', id, file, size }));
+  try {
+    signal.throwIfAborted();
+    const result = await redactCsvFile({
+      source: job.source, target: job.target, maxFileSize: job.maxFileSize, rules: job.rules, hmac: hmacFor(job.hmacKey), key: job.key, where: job.where, signal,
+      ...(job.readChunk === undefined ? {} : { readChunk: job.readChunk }),
+    });
+    send({ type: 'done', id, result });
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    send({ type: 'failed', id, name: error.name, message: error.message });
+  } finally {
+    unwatch();
+    aborts.delete(id);
+  }
+}
+
+/** The hash of a key, made once (its key blocks are compressed when it is made). */
+function hmacFor(key: string | null): Hmac32 | null {
+  if (key === null) return null;
+  let hmac = hmacs.get(key);
+  if (hmac === undefined) {
+    if (hmacs.size > 4) hmacs.clear();
+    hmac = new Hmac32(key);
+    hmacs.set(key, hmac);
+  }
+  return hmac;
+}
