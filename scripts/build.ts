@@ -6,6 +6,9 @@
  *   dependency only some commands use, is still evaluated only when a command needs it (esbuild wraps what is
  *   loaded by `import()` in functions run on first use). Its first line names the build (a hash of the rest),
  *   which keys the code cache.
+ * - dist/bundle/<package>.cjs: the packages in CHUNKS (uploading, tarballs, metrics, CSV parsing), each bundled
+ *   on its own and loaded when first used, through the same code cache: the commands that never use them (`list`,
+ *   `state`, `check`…) do not read them at all. All files of one build carry the same build line.
  * - dist/bundle/index.js and postgres.js: what `analytics-collect` and `analytics-collect/postgres` resolve to
  *   inside collector modules — ES modules that take their exports from the running CLI's cli.cjs (one instance
  *   in Node's CommonJS cache), so that a collector's `register` is the one the loader watches. main.js does the
@@ -17,10 +20,11 @@
  * tsc's dist/ stays what the package exports to programs that import it.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import ts from 'typescript';
 import { renderHelpTexts } from '../src/cli/static-help.js';
 
@@ -142,6 +146,43 @@ const importsThroughTheBin: Plugin = {
 };
 
 /**
+ * Packages that only some commands load (got: uploads; tar: writing and reading tarballs; prom-client: the
+ * metrics file; csv-parse: `inspect`), by the specifier our code imports, and the chunk file each becomes. They
+ * are a third of the bundle, which every command would otherwise read at start. Not csv-stringify: collector
+ * modules import CsvFileSplitter, so `list` loads it.
+ */
+const CHUNKS: Readonly<Record<string, string>> = { got: 'got', tar: 'tar', 'prom-client': 'prom-client', 'csv-parse/sync': 'csv-parse' };
+
+/**
+ * Our imports of a chunked package become a stand-in that takes it from its chunk (`__acChunk`, see PRELUDE) when
+ * the importing module is evaluated: an ES module re-exporting the names the chunk has (so that a default import
+ * stays the package's default export), or the chunk's exports as they are for a CommonJS package.
+ */
+function chunkStandIns(shapes: ReadonlyMap<string, { esm: boolean; names: string[] }>): Plugin {
+  return {
+    name: 'chunk-stand-ins',
+    setup(plugin) {
+      const specifiers = Object.keys(CHUNKS).map((name) => name.replace(/[/.-]/g, '\\$&'));
+      plugin.onResolve({ filter: new RegExp(`^(?:${specifiers.join('|')})$`) }, (args) => {
+        if (/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+        return { path: args.path, namespace: 'chunk' };
+      });
+      plugin.onLoad({ filter: /.*/, namespace: 'chunk' }, (args) => {
+        const chunk = CHUNKS[args.path]!;
+        const { esm, names } = shapes.get(chunk)!;
+        const load = `__acChunk(${JSON.stringify(chunk)})`;
+        if (!esm) return { contents: `module.exports = ${load};\n`, loader: 'js' };
+        const named = names.filter((name) => name !== 'default');
+        const lines = [`const chunk = ${load};`];
+        if (names.includes('default')) lines.push('export default chunk.default;');
+        if (named.length > 0) lines.push(`export const { ${named.join(', ')} } = chunk;`);
+        return { contents: `${lines.join('\n')}\n`, loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
  * `import.meta` of the bundled ES modules, in CommonJS; `__acImport` is the bin's import (see above), or a plain
  * `import()` when cli.cjs is loaded by `require` (main.js, or a bin that predates the code cache).
  */
@@ -149,30 +190,18 @@ const PRELUDE = [
   "var __acUrl = require('node:url').pathToFileURL(__filename).href;",
   "var __acResolve = (specifier) => require('node:url').pathToFileURL(require.resolve(specifier)).href;",
   "var __acImport = typeof __acLoaderImport === 'function' ? __acLoaderImport : (specifier, options) => import(specifier, options);",
+  "var __acChunk = typeof __acLoaderChunk === 'function' ? __acLoaderChunk : (name) => require(`./${name}.cjs`);",
 ].join('\n');
 
-rmSync(BUNDLE, { recursive: true, force: true });
-const result = await build({
+/** What every bundle of the CLI (cli.cjs and the chunks) is built with. */
+const COMMON = {
   absWorkingDir: ROOT,
-  stdin: {
-    // index and postgres are functions, so that the CLI evaluates them only when a collector imports them.
-    contents: [
-      "export { exitProcess, runCli } from './src/cli/main.ts';",
-      "export const index = () => require('./src/index.ts');",
-      "export const postgres = () => require('./src/postgres/index.ts');",
-    ].join('\n'),
-    resolveDir: ROOT,
-    sourcefile: 'cli-entry.ts',
-    loader: 'ts',
-  },
   write: false,
-  outfile: join(BUNDLE, 'cli.cjs'),
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
-  plugins: [englishOnlyZod, lazyDependencies, importsThroughTheBin],
   // Every start reads the whole file (the code cache holds compiled code, not the source V8 compiles the rest
   // from): without indentation and comments it is a third smaller. Names stay as they are (stack traces, error
   // names, `constructor.name`).
@@ -186,13 +215,56 @@ const result = await build({
   },
   banner: { js: PRELUDE },
   logLevel: 'warning',
-});
+} as const satisfies BuildOptions;
+
 // esbuild escapes every non-ASCII character in code but keeps comments as they are: an ASCII file is read as a
 // one-byte string, several times faster than decoding UTF-8 into a two-byte one (2 MB at every start).
-const code = result.outputFiles[0]!.text.replace(/[^\x00-\x7f]/g, '?');
-const buildId = createHash('sha256').update(code).digest('hex').slice(0, 32);
+const ascii = (text: string): string => text.replace(/[^\x00-\x7f]/g, '?');
+
+rmSync(BUNDLE, { recursive: true, force: true });
 mkdirSync(BUNDLE, { recursive: true });
-writeFileSync(join(BUNDLE, 'cli.cjs'), `// analytics-collect build ${buildId}\n${code}`);
+const chunks = new Map<string, string>();
+const shapes = new Map<string, { esm: boolean; names: string[] }>();
+for (const [specifier, chunk] of Object.entries(CHUNKS)) {
+  const built = await build({
+    ...COMMON,
+    stdin: { contents: `module.exports = require(${JSON.stringify(specifier)});\n`, resolveDir: ROOT, sourcefile: `${chunk}-chunk.cjs`, loader: 'js' },
+    outfile: join(BUNDLE, `${chunk}.cjs`),
+    plugins: [lazyDependencies, importsThroughTheBin],
+  });
+  const code = ascii(built.outputFiles[0]!.text);
+  chunks.set(chunk, code);
+  // Its shape, from the chunk itself (loading these packages has no side effects): an ES module's namespace
+  // carries __esModule once bundled as CommonJS.
+  const file = join(BUNDLE, `${chunk}.cjs`);
+  writeFileSync(file, code);
+  const exported = createRequire(file)(file) as Record<string, unknown>;
+  shapes.set(chunk, { esm: exported.__esModule === true, names: Object.keys(exported).filter((name) => name !== '__esModule') });
+}
+const result = await build({
+  ...COMMON,
+  stdin: {
+    // index and postgres are functions, so that the CLI evaluates them only when a collector imports them.
+    contents: [
+      "export { exitProcess, runCli } from './src/cli/main.ts';",
+      "export const index = () => require('./src/index.ts');",
+      "export const postgres = () => require('./src/postgres/index.ts');",
+    ].join('\n'),
+    resolveDir: ROOT,
+    sourcefile: 'cli-entry.ts',
+    loader: 'ts',
+  },
+  outfile: join(BUNDLE, 'cli.cjs'),
+  plugins: [chunkStandIns(shapes), englishOnlyZod, lazyDependencies, importsThroughTheBin],
+});
+const code = ascii(result.outputFiles[0]!.text);
+// One build line for every file: the bin keys the code cache of each by it, and uses no cache for a chunk whose
+// line differs from cli.cjs's (files of two builds mixed).
+const hash = createHash('sha256').update(code);
+for (const [chunk, text] of [...chunks].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`\0${chunk}\0${text}`);
+const buildLine = `// analytics-collect build ${hash.digest('hex').slice(0, 32)}\n`;
+writeFileSync(join(BUNDLE, 'cli.cjs'), `${buildLine}${code}`);
+for (const [chunk, text] of chunks) writeFileSync(join(BUNDLE, `${chunk}.cjs`), `${buildLine}${text}`);
 
 /** The names an entry point exports (types aside), as esbuild sees them. */
 async function exportNames(entry: string): Promise<string[]> {

@@ -2,13 +2,16 @@
  * The bin compiles the bundled CLI with a V8 code cache (bin/analytics-collect, scripts/build.ts): one entry per
  * command under `<cache>/v8/`, written by the first run, used by the next; a damaged entry or one V8 rejects is
  * written again, entries of other builds go, `ANALYTICS_CACHE_DIR=off` writes none — and the output never changes.
+ * The packages only some commands use are chunks beside cli.cjs, loaded on first use, each with its own entry;
+ * `list` and `state` load none of them.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { cleanEnv, cli, makeProject, REPO, requireBuild, type Project } from '../helpers/fault-cli.js';
 
 const COLLECTOR = `import { register } from 'analytics-collect';
 import { word } from './_word.js';
@@ -65,6 +68,76 @@ describe('the code cache of the bundled CLI', () => {
       assert.deepEqual(await entries(), [entry]);
       assert.notDeepEqual(await readFile(join(cache, 'v8', entry!)), Buffer.alloc(4096, 7));
       assert.equal(await run(['list', '--json']), first);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  /** Which files of dist/bundle/ a run loaded (Node's CommonJS cache at exit, where the bin puts each one). */
+  const loadedBy = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; loaded: string[] }> => {
+    const report = join(project.dir, 'loaded.json');
+    const preload = join(project.dir, 'report-loaded.cjs');
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
+    const stdout = await run(args, { NODE_OPTIONS: `--require ${preload}`, ...env });
+    // Only CommonJS modules are listed: dist/bundle/index.js, the ES module collectors import, is not.
+    const bundle = join(REPO, 'dist', 'bundle');
+    const loaded = (JSON.parse(await readFile(report, 'utf8')) as string[]).filter((file) => file.startsWith(`${bundle}/`));
+    return { stdout, loaded: loaded.map((file) => file.slice(bundle.length + 1)).sort() };
+  };
+
+  /** The project's tarballs, gathered (a dry run) the first time. */
+  const gathered = async (): Promise<string[]> => {
+    const existing = async (): Promise<string[]> =>
+      (await readdir(project.output).catch(() => [])).filter((name) => name.endsWith('.tar.gz')).map((name) => join(project.output, name));
+    if ((await existing()).length === 0) {
+      const result = await cli(['gather', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const tarballs = await existing();
+    assert.ok(tarballs.length > 0, 'gather wrote a tarball');
+    return tarballs;
+  };
+
+  it('list and state load no chunk; inspect loads tar and csv-parse, each with an entry of its own that the next run takes', async () => {
+    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
+    try {
+      assert.deepEqual((await loadedBy(['list', '--json'])).loaded, ['cli.cjs']);
+      assert.deepEqual((await loadedBy(['state', '--json'])).loaded, ['cli.cjs']);
+      assert.deepEqual((await loadedBy(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' })).loaded, ['cli.cjs']);
+
+      const tarballs = await gathered();
+      const first = await loadedBy(['inspect', '--json', ...tarballs]);
+      assert.deepEqual(first.loaded, ['cli.cjs', 'csv-parse.cjs', 'tar.cjs']);
+      assert.match(first.stdout, /words\.json/);
+      const inspectEntries = async (): Promise<string[]> => (await entries()).filter((name) => /-inspect[.]/.test(name)).map((name) => name.replace(/^.*-inspect/, 'inspect'));
+      assert.deepEqual(await inspectEntries(), ['inspect.bin', 'inspect.csv-parse.bin', 'inspect.tar.bin']);
+      const tarEntry = (await entries()).find((name) => name.endsWith('-inspect.tar.bin'))!;
+      const written = await readFile(join(cache, 'v8', tarEntry));
+      assert.equal((await loadedBy(['inspect', '--json', ...tarballs])).stdout, first.stdout);
+      assert.deepEqual(await readFile(join(cache, 'v8', tarEntry)), written, 'an accepted chunk entry is not written again');
+      // The same build line on every file, which keys their entries.
+      const line = (file: string): Promise<string> => readFile(join(REPO, 'dist', 'bundle', file), 'latin1').then((text) => text.slice(0, text.indexOf('\n')));
+      assert.equal(await line('tar.cjs'), await line('cli.cjs'));
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('a program importing dist/bundle/main.js (cli.cjs by require, no code cache) loads the chunks too', async () => {
+    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
+    try {
+      const tarballs = await gathered();
+      const expected = await run(['inspect', '--json', ...tarballs]);
+      const program = [
+        `const { runCli } = await import(${JSON.stringify(join(REPO, 'dist', 'bundle', 'main.js'))});`,
+        `process.exitCode = await runCli(['node', 'analytics-collect', 'inspect', '--json', ...${JSON.stringify(tarballs)}]);`,
+      ].join('\n');
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }), encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout, expected);
     } finally {
       await rm(cache, { recursive: true, force: true });
     }
