@@ -58,4 +58,16 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: NODE_GLOBALS, parserOptions: { projectService: false } },
   },
+  {
+    // CommonJS the bin requires before anything else loads (bin/cache-dir.cjs): plain JavaScript too.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { ...NODE_GLOBALS, require: 'readonly', module: 'writable' },
+      parserOptions: { projectService: false },
+    },
+    // `require` is how CommonJS imports.
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

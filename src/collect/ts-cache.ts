@@ -6,27 +6,17 @@
  *
  * `ANALYTICS_CACHE_DIR` sets the folder; `ANALYTICS_CACHE_DIR=off` turns the cache off. By default it is
  * `$XDG_CACHE_HOME/analytics-collect/ts` or `~/.cache/analytics-collect/ts` (mode 0700); with no home folder there
- * is no cache. A cache that cannot be written is silently not used.
+ * is no cache (bin/cache-dir.cjs). A cache that cannot be written is silently not used.
  */
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 
+/**
+ * The folder, or null for none: bin/cache-dir.cjs decides it for this cache and the CLI's code cache alike (the
+ * bin uses it before anything else is loaded). src/, dist/ and dist/bundle/ all sit two levels below the package.
+ */
 export function tsCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const setting = env.ANALYTICS_CACHE_DIR;
-  if (setting === 'off') return null;
-  if (setting) return setting;
-  const base = env.XDG_CACHE_HOME || (safeHome() ? join(safeHome()!, '.cache') : null);
-  return base === null ? null : join(base, 'analytics-collect', 'ts');
-}
-
-function safeHome(): string | null {
-  try {
-    const home = homedir();
-    return home === '' ? null : home;
-  } catch {
-    return null;
-  }
+  const { cacheDir } = createRequire(import.meta.url)('../../bin/cache-dir.cjs') as { cacheDir(env: NodeJS.ProcessEnv): string | null };
+  return cacheDir(env);
 }
 
 /** What a cache entry depends on besides the file itself: the compiler's version and how it is called. */

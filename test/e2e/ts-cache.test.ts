@@ -1,6 +1,7 @@
 /**
  * Compiled TypeScript of collector modules is cached on disk, keyed by content (start-up time): a second `list`
- * reads it back, and an edited module is compiled again — a stale entry is never used.
+ * reads it back, and an edited module is compiled again — a stale entry is never used. The CLI's code cache lives
+ * in the same folder (bin/cache-dir.cjs decides it for both).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -44,6 +45,24 @@ describe('the compiled-TypeScript cache', () => {
     await project.collector('hosts.ts', collector('second'));
     assert.equal((await list())[0]!.description, 'second');
     assert.equal((await readdir(cache)).filter((n) => n.endsWith('.mjs')).length, 2);
+  });
+
+  it('by default both caches live in XDG_CACHE_HOME (else ~/.cache): compiled modules in analytics-collect/ts, the code cache in its v8 folder', async () => {
+    await project.collector('hosts.ts', collector('first'));
+    const home = await mkdtemp(join(tmpdir(), 'ac-ts-cache-home-'));
+    try {
+      for (const [env, folder] of [
+        [{ XDG_CACHE_HOME: join(home, 'xdg') }, join(home, 'xdg', 'analytics-collect', 'ts')],
+        [{ HOME: home }, join(home, '.cache', 'analytics-collect', 'ts')],
+      ] as const) {
+        const result = await cli(['list'], { cwd: project.dir, env: cleanEnv(env) });
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok((await readdir(folder)).some((n) => n.endsWith('.mjs')), `compiled modules in ${folder}`);
+        assert.ok((await readdir(join(folder, 'v8'))).some((n) => n.endsWith('-list.bin')), `the code cache in ${folder}/v8`);
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('ANALYTICS_CACHE_DIR=off keeps nothing', async () => {
