@@ -221,6 +221,18 @@ const COMMON = {
 // one-byte string, several times faster than decoding UTF-8 into a two-byte one (2 MB at every start).
 const ascii = (text: string): string => text.replace(/[^\x00-\x7f]/g, '?');
 
+/**
+ * Each file of the bundle is its own wrapper, so that the bin compiles the file's text as it is read (a string
+ * built around a megabyte of source would be copied whole into V8's heap at every start): run as a script
+ * (`this` is the global object) it hands the bin the module function, which takes the bin's `import()` and chunk
+ * loader too (bin/analytics-collect); required as a CommonJS module (main.js) it runs itself.
+ */
+const wrapped = (text: string): string =>
+  [
+    '(function (body, self) { return self === globalThis ? body : body(exports, require, module, __filename, __dirname); })(',
+    `function (exports, require, module, __filename, __dirname, __acLoaderImport, __acLoaderChunk) {${text}\n}, this);\n`,
+  ].join('');
+
 rmSync(BUNDLE, { recursive: true, force: true });
 mkdirSync(BUNDLE, { recursive: true });
 const chunks = new Map<string, string>();
@@ -232,7 +244,7 @@ for (const [specifier, chunk] of Object.entries(CHUNKS)) {
     outfile: join(BUNDLE, `${chunk}.cjs`),
     plugins: [lazyDependencies, importsThroughTheBin],
   });
-  const code = ascii(built.outputFiles[0]!.text);
+  const code = wrapped(ascii(built.outputFiles[0]!.text));
   chunks.set(chunk, code);
   // Its shape, from the chunk itself (loading these packages has no side effects): an ES module's namespace
   // carries __esModule once bundled as CommonJS.
@@ -257,7 +269,7 @@ const result = await build({
   outfile: join(BUNDLE, 'cli.cjs'),
   plugins: [chunkStandIns(shapes), englishOnlyZod, lazyDependencies, importsThroughTheBin],
 });
-const code = ascii(result.outputFiles[0]!.text);
+const code = wrapped(ascii(result.outputFiles[0]!.text));
 // One build line for every file: the bin keys the code cache of each by it, and uses no cache for a chunk whose
 // line differs from cli.cjs's (files of two builds mixed).
 const hash = createHash('sha256').update(code);
