@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanEnv, cli, makeProject, REPO, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { beforeEach, describe, it } from 'node:test';
+import { cachedProject, wordHelper } from '../helpers/cli-fixtures.js';
+import { cli, REPO, type Project } from '../helpers/fault-cli.js';
 
 const COLLECTOR = `import { register } from 'analytics-collect';
 import { word } from './_word.js';
@@ -19,19 +19,18 @@ export const words = register({ key: 'words', version: '1.0', description: word 
 `;
 
 describe('the code cache of the bundled CLI', () => {
+  const fixture = cachedProject({ collectors: { '_word.ts': wordHelper('cached'), 'words.ts': COLLECTOR } });
   let project: Project;
   let cache: string;
-
-  before(async () => {
-    requireBuild();
-    project = await makeProject();
-    await project.collector('_word.ts', `export const word: string = 'cached';\n`);
-    await project.collector('words.ts', COLLECTOR);
+  // Each test starts from an empty cache folder.
+  beforeEach(async () => {
+    ({ project, cache } = fixture);
+    await rm(cache, { recursive: true, force: true });
+    await mkdir(cache);
   });
-  after(() => project.cleanup());
 
   const run = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> => {
-    const result = await cli(args, { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache, ...env }) });
+    const result = await cli(args, { cwd: project.dir, env: fixture.env(env) });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     return result.stdout;
@@ -39,38 +38,28 @@ describe('the code cache of the bundled CLI', () => {
   const entries = async (): Promise<string[]> => (await readdir(join(cache, 'v8')).catch(() => [])).sort();
 
   it('writes one entry per command, and the next runs print the same from it', async () => {
-    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
-    try {
-      const first = await run(['list', '--json']);
-      assert.match(first, /"description":"cached"/);
-      const [entry, ...more] = await entries();
-      assert.ok(entry !== undefined && more.length === 0, `one entry: ${[entry, ...more].join(', ')}`);
-      assert.match(entry, new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}-list\\.bin$`));
-      const written = await readFile(join(cache, 'v8', entry));
-      assert.equal(await run(['list', '--json']), first);
-      assert.deepEqual(await readFile(join(cache, 'v8', entry)), written, 'an accepted entry is not written again');
+    const first = await run(['list', '--json']);
+    assert.match(first, /"description":"cached"/);
+    const [entry, ...more] = await entries();
+    assert.ok(entry !== undefined && more.length === 0, `one entry: ${[entry, ...more].join(', ')}`);
+    assert.match(entry, new RegExp(`^[0-9a-f]{32}-${process.version}-${process.arch}-list\\.bin$`));
+    const written = await readFile(join(cache, 'v8', entry));
+    assert.equal(await run(['list', '--json']), first);
+    assert.deepEqual(await readFile(join(cache, 'v8', entry)), written, 'an accepted entry is not written again');
 
-      await run(['state', '--json']);
-      assert.deepEqual((await entries()).map((name) => name.replace(/^.*-/, '')), ['list.bin', 'state.bin']);
-    } finally {
-      await rm(cache, { recursive: true, force: true });
-    }
+    await run(['state', '--json']);
+    assert.deepEqual((await entries()).map((name) => name.replace(/^.*-/, '')), ['list.bin', 'state.bin']);
   });
 
   it('a damaged entry is not used and is written again; entries of another build go', async () => {
-    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
-    try {
-      const first = await run(['list', '--json']);
-      const [entry] = await entries();
-      await writeFile(join(cache, 'v8', entry!), Buffer.alloc(4096, 7));
-      await writeFile(join(cache, 'v8', `${'0'.repeat(32)}-${process.version}-${process.arch}-list.bin`), 'an older build');
-      assert.equal(await run(['list', '--json']), first);
-      assert.deepEqual(await entries(), [entry]);
-      assert.notDeepEqual(await readFile(join(cache, 'v8', entry!)), Buffer.alloc(4096, 7));
-      assert.equal(await run(['list', '--json']), first);
-    } finally {
-      await rm(cache, { recursive: true, force: true });
-    }
+    const first = await run(['list', '--json']);
+    const [entry] = await entries();
+    await writeFile(join(cache, 'v8', entry!), Buffer.alloc(4096, 7));
+    await writeFile(join(cache, 'v8', `${'0'.repeat(32)}-${process.version}-${process.arch}-list.bin`), 'an older build');
+    assert.equal(await run(['list', '--json']), first);
+    assert.deepEqual(await entries(), [entry]);
+    assert.notDeepEqual(await readFile(join(cache, 'v8', entry!)), Buffer.alloc(4096, 7));
+    assert.equal(await run(['list', '--json']), first);
   });
 
   /** Which files of dist/bundle/ a run loaded (Node's CommonJS cache at exit, where the bin puts each one). */
@@ -93,7 +82,7 @@ describe('the code cache of the bundled CLI', () => {
     const existing = async (): Promise<string[]> =>
       (await readdir(project.output).catch(() => [])).filter((name) => name.endsWith('.tar.gz')).map((name) => join(project.output, name));
     if ((await existing()).length === 0) {
-      const result = await cli(['gather', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      const result = await cli(['gather', '--json'], { cwd: project.dir, env: fixture.env() });
       assert.equal(result.code, 0, result.stderr);
     }
     const tarballs = await existing();
@@ -102,55 +91,40 @@ describe('the code cache of the bundled CLI', () => {
   };
 
   it('list and state load no chunk; inspect loads tar and csv-parse, each with an entry of its own that the next run takes', async () => {
-    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
-    try {
-      assert.deepEqual((await loadedBy(['list', '--json'])).loaded, ['cli.cjs']);
-      assert.deepEqual((await loadedBy(['state', '--json'])).loaded, ['cli.cjs']);
-      assert.deepEqual((await loadedBy(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' })).loaded, ['cli.cjs']);
+    assert.deepEqual((await loadedBy(['list', '--json'])).loaded, ['cli.cjs']);
+    assert.deepEqual((await loadedBy(['state', '--json'])).loaded, ['cli.cjs']);
+    assert.deepEqual((await loadedBy(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' })).loaded, ['cli.cjs']);
 
-      const tarballs = await gathered();
-      const first = await loadedBy(['inspect', '--json', ...tarballs]);
-      assert.deepEqual(first.loaded, ['cli.cjs', 'csv-parse.cjs', 'tar.cjs']);
-      assert.match(first.stdout, /words\.json/);
-      const inspectEntries = async (): Promise<string[]> => (await entries()).filter((name) => /-inspect[.]/.test(name)).map((name) => name.replace(/^.*-inspect/, 'inspect'));
-      assert.deepEqual(await inspectEntries(), ['inspect.bin', 'inspect.csv-parse.bin', 'inspect.tar.bin']);
-      const tarEntry = (await entries()).find((name) => name.endsWith('-inspect.tar.bin'))!;
-      const written = await readFile(join(cache, 'v8', tarEntry));
-      assert.equal((await loadedBy(['inspect', '--json', ...tarballs])).stdout, first.stdout);
-      assert.deepEqual(await readFile(join(cache, 'v8', tarEntry)), written, 'an accepted chunk entry is not written again');
-      // The same build line on every file, which keys their entries.
-      const line = (file: string): Promise<string> => readFile(join(REPO, 'dist', 'bundle', file), 'latin1').then((text) => text.slice(0, text.indexOf('\n')));
-      assert.equal(await line('tar.cjs'), await line('cli.cjs'));
-    } finally {
-      await rm(cache, { recursive: true, force: true });
-    }
+    const tarballs = await gathered();
+    const first = await loadedBy(['inspect', '--json', ...tarballs]);
+    assert.deepEqual(first.loaded, ['cli.cjs', 'csv-parse.cjs', 'tar.cjs']);
+    assert.match(first.stdout, /words\.json/);
+    const inspectEntries = async (): Promise<string[]> => (await entries()).filter((name) => /-inspect[.]/.test(name)).map((name) => name.replace(/^.*-inspect/, 'inspect'));
+    assert.deepEqual(await inspectEntries(), ['inspect.bin', 'inspect.csv-parse.bin', 'inspect.tar.bin']);
+    const tarEntry = (await entries()).find((name) => name.endsWith('-inspect.tar.bin'))!;
+    const written = await readFile(join(cache, 'v8', tarEntry));
+    assert.equal((await loadedBy(['inspect', '--json', ...tarballs])).stdout, first.stdout);
+    assert.deepEqual(await readFile(join(cache, 'v8', tarEntry)), written, 'an accepted chunk entry is not written again');
+    // The same build line on every file, which keys their entries.
+    const line = (file: string): Promise<string> => readFile(join(REPO, 'dist', 'bundle', file), 'latin1').then((text) => text.slice(0, text.indexOf('\n')));
+    assert.equal(await line('tar.cjs'), await line('cli.cjs'));
   });
 
   it('a program importing dist/bundle/main.js (cli.cjs by require, no code cache) loads the chunks too', async () => {
-    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
-    try {
-      const tarballs = await gathered();
-      const expected = await run(['inspect', '--json', ...tarballs]);
-      const program = [
-        `const { runCli } = await import(${JSON.stringify(join(REPO, 'dist', 'bundle', 'main.js'))});`,
-        `process.exitCode = await runCli(['node', 'analytics-collect', 'inspect', '--json', ...${JSON.stringify(tarballs)}]);`,
-      ].join('\n');
-      const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }), encoding: 'utf8' });
-      assert.equal(result.status, 0, result.stderr);
-      assert.equal(result.stdout, expected);
-    } finally {
-      await rm(cache, { recursive: true, force: true });
-    }
+    const tarballs = await gathered();
+    const expected = await run(['inspect', '--json', ...tarballs]);
+    const program = [
+      `const { runCli } = await import(${JSON.stringify(join(REPO, 'dist', 'bundle', 'main.js'))});`,
+      `process.exitCode = await runCli(['node', 'analytics-collect', 'inspect', '--json', ...${JSON.stringify(tarballs)}]);`,
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: project.dir, env: fixture.env(), encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, expected);
   });
 
   it('ANALYTICS_CACHE_DIR=off writes no entry', async () => {
-    cache = await mkdtemp(join(tmpdir(), 'ac-code-cache-'));
-    try {
-      const off = await run(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' });
-      assert.match(off, /"description":"cached"/);
-      assert.deepEqual(await readdir(cache), []);
-    } finally {
-      await rm(cache, { recursive: true, force: true });
-    }
+    const off = await run(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' });
+    assert.match(off, /"description":"cached"/);
+    assert.deepEqual(await readdir(cache), []);
   });
 });

@@ -5,16 +5,15 @@
  * time, loads through them.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { readTarball } from '../../src/pack/read-tarball.js';
-import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { cachedProject, wordHelper } from '../helpers/cli-fixtures.js';
+import { cli, makeProject } from '../helpers/fault-cli.js';
 
 const WINDOW = ['--since', '2026-11-01T00:00:00Z', '--until', '2026-11-03T00:00:00Z'];
 
-const HELPER = (word: string): string => `export const word: string = ${JSON.stringify(word)};\n`;
 /** A sliced CSV collector (TypeScript, a helper, a bare import) and a JSON one that imports a helper at run time. */
 const COLLECTORS = `import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,14 +46,6 @@ export const info = register({ key: 'info', version: '1.0' }, async () => {
 });
 `;
 
-/** A package the collector imports by bare name, from the project's own node_modules. */
-async function writePackage(root: string, tag: string): Promise<void> {
-  const dir = join(root, 'node_modules', 'tagger');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'tagger', type: 'module', exports: './index.js' }));
-  await writeFile(join(dir, 'index.js'), `export const tag = ${JSON.stringify(tag)};\n`);
-}
-
 interface Gathered {
   code: number;
   stderr: string;
@@ -65,27 +56,15 @@ interface Gathered {
 }
 
 describe('gather without the module hooks', () => {
-  let project: Project;
-  let cache: string;
-
-  before(async () => {
-    requireBuild();
-    project = await makeProject();
-    cache = await mkdtemp(join(tmpdir(), 'ac-direct-gather-'));
-    await writePackage(project.dir, 'from-project');
-    await project.collector('_word.ts', HELPER('first'));
-    await project.collector('_later.ts', `export const later: string = 'imported while running';\n`);
-    await project.collector('both.ts', COLLECTORS);
-  });
-  after(async () => {
-    await project.cleanup();
-    await rm(cache, { recursive: true, force: true });
+  const fixture = cachedProject({
+    tagger: 'from-project',
+    collectors: { '_word.ts': wordHelper('first'), '_later.ts': `export const later: string = 'imported while running';\n`, 'both.ts': COLLECTORS },
   });
 
   const gather = async (env: NodeJS.ProcessEnv = {}): Promise<Gathered> => {
-    await rm(project.output, { recursive: true, force: true });
-    await rm(join(project.dir, 'state'), { recursive: true, force: true });
-    const run = await cli(['gather', '--json', ...WINDOW], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache, ...env }) });
+    await rm(fixture.project.output, { recursive: true, force: true });
+    await rm(join(fixture.project.dir, 'state'), { recursive: true, force: true });
+    const run = await cli(['gather', '--json', ...WINDOW], { cwd: fixture.project.dir, env: fixture.env(env) });
     const members: Record<string, string> = {};
     let collections: Gathered['collections'] = [];
     if (run.stdout !== '') {
@@ -99,7 +78,7 @@ describe('gather without the module hooks', () => {
         }
       }
     }
-    return { code: run.code, stderr: run.stderr, members, state: await project.readState(), collections };
+    return { code: run.code, stderr: run.stderr, members, state: await fixture.project.readState(), collections };
   };
   const relocated = async (name: string): Promise<string[]> => {
     const files: string[] = [];
@@ -109,7 +88,7 @@ describe('gather without the module hooks', () => {
         else if (entry.name.startsWith(`${name}.`) && entry.name.endsWith('.mjs')) files.push(join(dir, entry.name));
       }
     };
-    await walk(join(cache, 'direct'));
+    await walk(join(fixture.cache, 'direct'));
     return files;
   };
 
@@ -157,10 +136,10 @@ describe('gather without the module hooks', () => {
 
   it('an edited helper is packed as it is now', async () => {
     assert.match((await gather()).members['0/rows.csv']!, /first,from-project/);
-    await project.collector('_word.ts', HELPER('second'));
+    await fixture.project.collector('_word.ts', wordHelper('second'));
     assert.match((await gather()).members['0/rows.csv']!, /second,from-project/);
     assert.match((await gather()).members['0/rows.csv']!, /second,from-project/);
-    await project.collector('_word.ts', HELPER('first'));
+    await fixture.project.collector('_word.ts', wordHelper('first'));
   });
 
   it('a collector that imports a computed name while it runs keeps loading through the hooks', async () => {
@@ -179,7 +158,7 @@ export const computed = register({ key: 'computed', version: '1.0' }, async () =
       );
       for (let i = 0; i < 3; i++) {
         await rm(other.output, { recursive: true, force: true });
-        const run = await cli(['gather', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+        const run = await cli(['gather', '--json'], { cwd: other.dir, env: fixture.env() });
         assert.equal(run.code, 0, run.stderr);
         const report = JSON.parse(run.stdout) as { tarballs: { path: string }[] };
         const tarball = await readTarball(report.tarballs[0]!.path);

@@ -4,13 +4,12 @@
  * `node_modules` folder appearing along the way — sends it back through the hooks.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cachedProject, wordHelper, writeTagger } from '../helpers/cli-fixtures.js';
+import { cli, makeProject } from '../helpers/fault-cli.js';
 
-const HELPER = (word: string): string => `export const word: string = ${JSON.stringify(word)};\n`;
 const COLLECTOR = `import { register } from 'analytics-collect';
 import { word } from './_word.js';
 import { tag } from 'tagger';
@@ -21,33 +20,11 @@ const meta: { key: string; version: string; description: string } = { key: 'word
 export const words = register(meta, async () => ({ url: import.meta.url }));
 `;
 
-/** A package the collector imports by bare name, from the project's own node_modules. */
-async function writePackage(root: string, tag: string): Promise<void> {
-  const dir = join(root, 'node_modules', 'tagger');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'tagger', type: 'module', exports: './index.js' }));
-  await writeFile(join(dir, 'index.js'), `export const tag = ${JSON.stringify(tag)};\n`);
-}
-
 describe('list without the module hooks', () => {
-  let project: Project;
-  let cache: string;
-
-  before(async () => {
-    requireBuild();
-    project = await makeProject();
-    cache = await mkdtemp(join(tmpdir(), 'ac-direct-'));
-    await writePackage(project.dir, 'from-project');
-    await project.collector('_word.ts', HELPER('first'));
-    await project.collector('words.ts', COLLECTOR);
-  });
-  after(async () => {
-    await project.cleanup();
-    await rm(cache, { recursive: true, force: true });
-  });
+  const fixture = cachedProject({ tagger: 'from-project', collectors: { '_word.ts': wordHelper('first'), 'words.ts': COLLECTOR } });
 
   const list = async (env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
-    cli(['list', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache, ...env }) });
+    cli(['list', '--json'], { cwd: fixture.project.dir, env: fixture.env(env) });
   const description = (stdout: string): string =>
     (JSON.parse(stdout) as { list: { key: string; description: string }[] }).list.find((c) => c.key === 'words')!.description;
   const relocated = async (): Promise<string[]> => {
@@ -58,7 +35,7 @@ describe('list without the module hooks', () => {
         else if (entry.name.startsWith('words.ts.') && entry.name.endsWith('.mjs')) files.push(join(dir, entry.name));
       }
     };
-    await walk(join(cache, 'direct'));
+    await walk(join(fixture.cache, 'direct'));
     return files;
   };
 
@@ -102,7 +79,7 @@ export const resolving = register({ key: 'resolving', version: '1.0', descriptio
 `,
       );
       const run = async (): Promise<string> => {
-        const result = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+        const result = await cli(['list', '--json'], { cwd: other.dir, env: fixture.env() });
         assert.equal(result.code, 0, result.stderr);
         return result.stdout;
       };
@@ -126,10 +103,10 @@ import data from './data.json' with { type: 'json' };
 export const fromJson = register({ key: 'json', version: '1.0', description: data.word }, async () => data);
 `,
       );
-      const first = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      const first = await cli(['list', '--json'], { cwd: other.dir, env: fixture.env() });
       assert.equal(first.code, 0, first.stderr);
       assert.match(first.stdout, /"description":"from-json"/);
-      const second = await cli(['list', '--json'], { cwd: other.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+      const second = await cli(['list', '--json'], { cwd: other.dir, env: fixture.env() });
       assert.equal(second.code, 0, second.stderr);
       assert.equal(second.stdout, first.stdout);
     } finally {
@@ -139,15 +116,15 @@ export const fromJson = register({ key: 'json', version: '1.0', description: dat
 
   it('an edited helper, or a node_modules folder appearing closer, is loaded as it is now', async () => {
     assert.equal(description((await list()).stdout), 'first from-project');
-    await project.collector('_word.ts', HELPER('second'));
+    await fixture.project.collector('_word.ts', wordHelper('second'));
     assert.equal(description((await list()).stdout), 'second from-project');
     assert.equal(description((await list()).stdout), 'second from-project');
 
     // A closer node_modules/tagger: Node resolves the bare import from the collectors folder now.
-    await writePackage(join(project.dir, 'collectors'), 'from-collectors');
+    await writeTagger(join(fixture.project.dir, 'collectors'), 'from-collectors');
     assert.equal(description((await list()).stdout), 'second from-collectors');
     assert.equal(description((await list()).stdout), 'second from-collectors');
-    await rm(join(project.dir, 'collectors', 'node_modules'), { recursive: true });
+    await rm(join(fixture.project.dir, 'collectors', 'node_modules'), { recursive: true });
     assert.equal(description((await list()).stdout), 'second from-project');
   });
 });

@@ -7,55 +7,45 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { cleanEnv, cli, makeProject, requireBuild, type Project } from '../helpers/fault-cli.js';
+import { describe, it } from 'node:test';
+import { cachedProject } from '../helpers/cli-fixtures.js';
+import { cleanEnv, cli } from '../helpers/fault-cli.js';
 
 const collector = (description: string): string => `import { register } from 'analytics-collect';
 const meta: { key: string; version: string; description: string } = { key: 'hosts', version: '1.0', description: ${JSON.stringify(description)} };
 export const hosts = register(meta, async () => ({ n: 1 }));\n`;
 
 describe('the compiled-TypeScript cache', () => {
-  let project: Project;
-  let cache: string;
-
-  before(async () => {
-    requireBuild();
-    project = await makeProject();
-    cache = await mkdtemp(join(tmpdir(), 'ac-ts-cache-'));
-  });
-  after(async () => {
-    await project.cleanup();
-    await rm(cache, { recursive: true, force: true });
-  });
+  const fixture = cachedProject();
 
   const list = async (): Promise<{ description: string }[]> => {
-    const result = await cli(['list', '--json'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: cache }) });
+    const result = await cli(['list', '--json'], { cwd: fixture.project.dir, env: fixture.env() });
     assert.equal(result.code, 0, result.stderr);
     return (JSON.parse(result.stdout) as { list: { key: string; description: string }[] }).list.filter((c) => c.key === 'hosts');
   };
 
   it('keeps one entry per compiled source, and compiles an edited module again', async () => {
-    await project.collector('hosts.ts', collector('first'));
+    await fixture.project.collector('hosts.ts', collector('first'));
     assert.equal((await list())[0]!.description, 'first');
-    const entries = (await readdir(cache)).filter((n) => n.endsWith('.mjs'));
+    const entries = (await readdir(fixture.cache)).filter((n) => n.endsWith('.mjs'));
     assert.equal(entries.length, 1);
     assert.equal((await list())[0]!.description, 'first');
-    assert.deepEqual((await readdir(cache)).filter((n) => n.endsWith('.mjs')), entries, 'read back, not written again');
+    assert.deepEqual((await readdir(fixture.cache)).filter((n) => n.endsWith('.mjs')), entries, 'read back, not written again');
 
-    await project.collector('hosts.ts', collector('second'));
+    await fixture.project.collector('hosts.ts', collector('second'));
     assert.equal((await list())[0]!.description, 'second');
-    assert.equal((await readdir(cache)).filter((n) => n.endsWith('.mjs')).length, 2);
+    assert.equal((await readdir(fixture.cache)).filter((n) => n.endsWith('.mjs')).length, 2);
   });
 
   it('by default both caches live in XDG_CACHE_HOME (else ~/.cache): compiled modules in analytics-collect/ts, the code cache in its v8 folder', async () => {
-    await project.collector('hosts.ts', collector('first'));
+    await fixture.project.collector('hosts.ts', collector('first'));
     const home = await mkdtemp(join(tmpdir(), 'ac-ts-cache-home-'));
     try {
       for (const [env, folder] of [
         [{ XDG_CACHE_HOME: join(home, 'xdg') }, join(home, 'xdg', 'analytics-collect', 'ts')],
         [{ HOME: home }, join(home, '.cache', 'analytics-collect', 'ts')],
       ] as const) {
-        const result = await cli(['list'], { cwd: project.dir, env: cleanEnv(env) });
+        const result = await cli(['list'], { cwd: fixture.project.dir, env: cleanEnv(env) });
         assert.equal(result.code, 0, result.stderr);
         assert.ok((await readdir(folder)).some((n) => n.endsWith('.mjs')), `compiled modules in ${folder}`);
         assert.ok((await readdir(join(folder, 'v8'))).some((n) => n.endsWith('-list.bin')), `the code cache in ${folder}/v8`);
@@ -66,7 +56,7 @@ describe('the compiled-TypeScript cache', () => {
   });
 
   it('ANALYTICS_CACHE_DIR=off keeps nothing', async () => {
-    const result = await cli(['list'], { cwd: project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: 'off', HOME: '/nonexistent' }) });
+    const result = await cli(['list'], { cwd: fixture.project.dir, env: cleanEnv({ ANALYTICS_CACHE_DIR: 'off', HOME: '/nonexistent' }) });
     assert.equal(result.code, 0, result.stderr);
   });
 });
