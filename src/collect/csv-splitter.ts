@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify, type Options as StringifyOptions } from 'csv-stringify/sync';
 import { messageOf } from '../errors.js';
+import { dropped } from '../memory.js';
 import { RecordRouter } from './csv-scan.js';
 import { SplitFiles } from './split-files.js';
 
@@ -152,6 +153,8 @@ export class CsvFileSplitter {
     this.#router = router;
     const files = this.#files;
     let ended = false;
+    /** Chunks pushed since the last flush: given up once it wrote them (src/memory.ts). */
+    let unflushed: Buffer[] = [];
     const accept = (chunks: Buffer[], callback: (error?: Error | null) => void): void => {
       try {
         for (const chunk of chunks) router.push(chunk);
@@ -159,8 +162,17 @@ export class CsvFileSplitter {
         callback(asError(err));
         return;
       }
-      if (files.queuedBytes < FLUSH_BYTES) callback();
-      else files.flush().then(() => callback(), callback);
+      unflushed.push(...chunks);
+      if (files.queuedBytes < FLUSH_BYTES) {
+        callback();
+        return;
+      }
+      const written = unflushed;
+      unflushed = [];
+      files.flush().then(() => {
+        dropped(written);
+        callback();
+      }, callback);
     };
     this.#stream = new Writable({
       highWaterMark: WRITABLE_HIGH_WATER_MARK,

@@ -97,7 +97,12 @@ const GZIP_BLOCK = 512 * 1024;
  */
 const MEM_LEVEL = 9;
 const WINDOW = 32 * 1024;
-/** Output buffer of a deflate job: a block's output fits in one or two. */
+/**
+ * Output buffer of a deflate job, from {@link outputs}: a block's deflate data fits in one whatever its bytes (at
+ * most ~160 bytes more than the block for data that does not compress, plus the flush).
+ */
+const OUTPUT_SIZE = GZIP_BLOCK + 8 * 1024;
+/** zlib's output chunk where no pooled buffer can be lent to it (see {@link lendOutput}). */
 const GZIP_CHUNK = 256 * 1024;
 /**
  * Deflate jobs running at once in this process, across all tarballs: one per core plus one, so a core never
@@ -108,6 +113,8 @@ const GZIP_CHUNK = 256 * 1024;
 const SLOTS = Math.max(1, Math.min(availableParallelism() + 1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1));
 /** Blocks of one tarball read but not yet written out: bounds what waits in memory behind a slow disk. */
 const MAX_PENDING = SLOTS + 1;
+/** Output buffers kept for reuse (more are made when tarballs are written at once, and left to the GC after). */
+const MAX_FREE_OUTPUTS = 2 * MAX_PENDING;
 /** Errors from these mean "no hard links here": fall back to check-then-rename. */
 const NO_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
@@ -502,7 +509,9 @@ export async function deflateGrowing(
     await handle.close();
     const size = growth.size!;
     const header = entryHeader(spec.name, size, spec.mtime);
-    const head = Buffer.concat(await deflateBlock(header, spec.gzipLevel, undefined, false));
+    const deflated = await deflateBlock(header, spec.gzipLevel, undefined, false);
+    const head = Buffer.from(deflated);
+    outputs.give(deflated);
     return { file: spec.out, head, crc: crc32Combine(crc32(header, 0), run.crc, run.length), length: header.length + run.length, size };
   } catch (err) {
     await handle.close().catch(noop);
@@ -546,8 +555,8 @@ async function deflateRun(
   let bytes = position;
   let crc = 0;
   let length = 0;
-  let dictionary: Buffer | undefined;
-  /** Per block, in order: settles once the block is written. */
+  const window = new Window();
+  /** Per block, in order: settles once the block is written (or given up) and its output buffer given back. */
   const pending: Promise<void>[] = [];
   /** Deflate jobs of this run still running. */
   const running = new Set<Promise<unknown>>();
@@ -563,15 +572,15 @@ async function deflateRun(
         if (source.done) break;
       }
       const slot = await slots.acquire();
-      let deflated: Promise<Buffer[]>;
+      let deflated: Promise<Buffer>;
       try {
         const n = await source.fill(slot);
         const input = slot.subarray(0, n);
         crc = crc32(input, crc);
         length += n;
-        deflated = deflateBlock(input, level, dictionary, final && source.done);
-        // The job copied the dictionary when it was made; keep the tail of this block for the next one.
-        dictionary = tailOf(input, dictionary);
+        deflated = deflateBlock(input, level, window.dictionary, final && source.done);
+        // The job copied the dictionary when it was made; the window moves on to this block's tail.
+        window.push(input);
       } catch (err) {
         slots.release(slot);
         throw err;
@@ -581,10 +590,16 @@ async function deflateRun(
         running.delete(done);
       });
       running.add(done);
-      done.catch(noop); // handled through `written`; a failure before it must not go unhandled
-      // Written strictly in order; a failed write fails every later block too.
-      written = written.then(() => done).then(async (chunks) => {
-        bytes = await writeAll(out, chunks, bytes);
+      // Written strictly in order; a failed write fails every later block too. Each block's output buffer goes
+      // back to the pool once written, or once the run has failed before it.
+      const before = written;
+      written = done.then(async (block) => {
+        try {
+          await before;
+          bytes = await writeAll(out, [block], bytes);
+        } finally {
+          outputs.give(block);
+        }
       });
       written.catch(noop);
       pending.push(written);
@@ -604,29 +619,135 @@ async function deflateRun(
 /**
  * Deflates one block as raw deflate: primed with `dictionary` (the 32 KiB before it) and ended with a sync
  * flush so that the next block's output follows on, or — for the last block — ended as the final block.
+ * Resolves to the deflate data in a buffer of {@link outputs}, to be given back once written (a buffer not from
+ * the pool, in the unexpected case that the data did not fit, is ignored by the pool).
  */
-function deflateBlock(input: Buffer, level: number, dictionary: Buffer | undefined, last: boolean): Promise<Buffer[]> {
+function deflateBlock(input: Buffer, level: number, dictionary: Buffer | undefined, last: boolean): Promise<Buffer> {
+  const output = outputs.take();
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const deflate = zlib.createDeflateRaw({
-      level,
-      memLevel: MEM_LEVEL,
-      chunkSize: GZIP_CHUNK,
-      finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-      ...(dictionary === undefined ? {} : { dictionary }),
+    let deflate: zlib.DeflateRaw;
+    try {
+      deflate = zlib.createDeflateRaw({
+        level,
+        memLevel: MEM_LEVEL,
+        chunkSize: lendable ? zlib.constants.Z_MIN_CHUNK : GZIP_CHUNK,
+        finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+        ...(dictionary === undefined ? {} : { dictionary }),
+      });
+    } catch (err) {
+      outputs.give(output);
+      reject(err);
+      return;
+    }
+    if (lendable && !lendOutput(deflate, output)) lendable = false;
+    /** Bytes of deflate data in `output`; what did not fit after them, if anything. */
+    let at = 0;
+    let spilled: Buffer[] | undefined;
+    deflate.on('data', (chunk: Buffer) => {
+      if (chunk.buffer === output.buffer && chunk.byteOffset === output.byteOffset + at) {
+        at += chunk.length; // zlib wrote it in place (a lent buffer)
+      } else if (spilled === undefined && at + chunk.length <= output.length) {
+        at += chunk.copy(output, at);
+      } else {
+        (spilled ??= []).push(chunk);
+      }
     });
-    deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
-    deflate.on('error', reject);
-    deflate.on('end', () => resolve(chunks));
+    deflate.on('error', (err) => {
+      outputs.give(output);
+      reject(err);
+    });
+    deflate.on('end', () => {
+      if (spilled === undefined) {
+        resolve(output.subarray(0, at));
+        return;
+      }
+      const whole = Buffer.concat([output.subarray(0, at), ...spilled]);
+      outputs.give(output);
+      resolve(whole);
+    });
     deflate.end(input);
   });
 }
 
-/** The last 32 KiB seen (this block's tail, topped up from the previous dictionary when the block is short). */
-function tailOf(input: Buffer, previous: Buffer | undefined): Buffer {
-  if (input.length >= WINDOW) return Buffer.from(input.subarray(input.length - WINDOW));
-  const joined = previous === undefined ? input : Buffer.concat([previous, input]);
-  return Buffer.from(joined.subarray(Math.max(0, joined.length - WINDOW)));
+/** Whether zlib streams take a lent output buffer ({@link lendOutput}); false after the first that did not. */
+let lendable = true;
+
+/**
+ * Has `deflate` write into `output` instead of a buffer of its own: Node's zlib stream allocates its output
+ * buffer (`_outBuffer`, `_chunkSize` bytes) when made and again each time one fills, and pushes views of it.
+ * Made with the smallest chunk size, the stream is handed `output` before its first write; the result is
+ * checked as it comes (views of `output`, in order), else copied. False when the stream does not look as
+ * expected (another Node): then it keeps its own buffers.
+ */
+function lendOutput(deflate: zlib.DeflateRaw, output: Buffer): boolean {
+  const inner = deflate as unknown as { _outBuffer?: unknown; _outOffset?: unknown; _chunkSize?: unknown };
+  const min = zlib.constants.Z_MIN_CHUNK;
+  if (!(inner._outBuffer instanceof Uint8Array) || inner._outBuffer.length !== min || inner._chunkSize !== min || inner._outOffset !== 0) {
+    return false;
+  }
+  inner._outBuffer = output;
+  inner._chunkSize = output.length;
+  return true;
+}
+
+/**
+ * The deflate jobs' output buffers of this process, {@link OUTPUT_SIZE} bytes each: taken for a block, given
+ * back once it is written. Up to {@link MAX_FREE_OUTPUTS} are kept free; more are left to the GC.
+ */
+class Outputs {
+  readonly #free: Buffer[] = [];
+  /** Buffers taken and not yet given back, by their memory. */
+  readonly #taken = new Map<ArrayBufferLike, Buffer>();
+
+  /** Buffers taken and not yet given back (tests). */
+  get taken(): number {
+    return this.#taken.size;
+  }
+
+  take(): Buffer {
+    const output = this.#free.pop() ?? Buffer.allocUnsafeSlow(OUTPUT_SIZE);
+    this.#taken.set(output.buffer, output);
+    return output;
+  }
+
+  /** Gives back the buffer `block` is a view of; anything else (or a buffer given back already) is ignored. */
+  give(block: Buffer): void {
+    const output = this.#taken.get(block.buffer);
+    if (output === undefined) return;
+    this.#taken.delete(block.buffer);
+    if (this.#free.length < MAX_FREE_OUTPUTS) this.#free.push(output);
+  }
+}
+
+const outputs = new Outputs();
+
+/** Deflate output buffers taken and not given back yet: none once every tarball is written or failed (tests). */
+export function outputsInUse(): number {
+  return outputs.taken;
+}
+
+/** The 32 KiB before the next block (the dictionary it is primed with), kept in one buffer per run. */
+class Window {
+  readonly #bytes = Buffer.allocUnsafe(WINDOW);
+  #length = 0;
+
+  /** The window as it is; zlib copies a dictionary when a stream is made, so it may change after that. */
+  get dictionary(): Buffer | undefined {
+    return this.#length === 0 ? undefined : this.#bytes.subarray(0, this.#length);
+  }
+
+  /** Moves the window on past `input`. */
+  push(input: Buffer): void {
+    if (input.length >= WINDOW) {
+      input.copy(this.#bytes, 0, input.length - WINDOW);
+      this.#length = WINDOW;
+      return;
+    }
+    const keep = Math.min(this.#length, WINDOW - input.length);
+    this.#bytes.copyWithin(0, this.#length - keep, this.#length);
+    input.copy(this.#bytes, keep);
+    this.#length = keep + input.length;
+  }
 }
 
 /** gzip's 10-byte header as zlib writes it: no name, no mtime, XFL by level, OS Unix. */

@@ -12,9 +12,9 @@
  * file is redacted on the main thread: the same code, the same bytes.
  */
 import { createRequire } from 'node:module';
-import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { fileFinished } from '../collect/finished.js';
+import { keepHeapLean } from '../memory.js';
 import { redactCsvFile, type CsvFileResult } from './csv.js';
 import { Hmac32 } from './hmac.js';
 import { RedactionError, type EffectiveRules } from './types.js';
@@ -78,8 +78,8 @@ class RedactionThread {
   private constructor(worker: Worker) {
     this.#worker = worker;
     this.#worker.unref();
-    // Starting a thread puts V8's flags back to their defaults (see bin/analytics-collect): set it again.
-    this.#worker.once('online', () => setFlagsFromString('--semi-space-growth-factor=1'));
+    // Starting a thread puts V8's flags back to their defaults (src/memory.ts): set them again.
+    this.#worker.once('online', keepHeapLean);
     this.#worker.on('message', (message: FromThread) => this.#onMessage(message));
     this.#worker.on('error', (err) => this.#stopped(err));
     this.#worker.on('exit', (code) => this.#stopped(new Error(`the redaction thread exited (code ${code})`)));

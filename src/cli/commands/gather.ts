@@ -2,10 +2,10 @@
  * `analytics-collect gather`: checks in the contract's order (usage 2, then 4, then the lock 3), then the pipeline,
  * with a progress line on a terminal and a summary at the end.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
+import { keepHeapLean, reclaimPromptly } from '../../memory.js';
 import { gather, type GatherReport } from '../../gather.js';
 import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
@@ -80,7 +80,11 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   let report: GatherReport;
   try {
     progress?.start();
-    keepYoungGenerationSmall();
+    // Once everything is loaded and before any data moves: starting a worker thread (the module hooks run in one
+    // when the collectors were not relocated, collect/direct.ts) puts V8's flags back to their defaults, so the
+    // bin's are set again here (src/memory.ts).
+    keepHeapLean();
+    reclaimPromptly();
     const shipper = mode === 'ship' ? await (await loadShipping()).createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
       config,
@@ -158,14 +162,3 @@ export function jsonReport(report: GatherReport): object {
 
 /** got and the HTTP stack load only for runs that ship (they cost start-up time and memory on every dry run). */
 const loadShipping = (): Promise<typeof import('../../ship/index.js')> => import('../../ship/index.js');
-
-/**
- * Keeps V8's young generation at its first size (semi-spaces of 1–2 MiB, not 16 MiB): about 30 MiB less peak
- * RSS for a run that moves gigabytes, at no measurable cost in time. The bin sets the flag first thing, but
- * starting a worker thread (the module hooks run in one when the collectors were not relocated, collect/direct.ts)
- * puts V8's flags back to their defaults, so it is set again here, once everything is loaded and before any data
- * moves.
- */
-function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
