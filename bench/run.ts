@@ -115,9 +115,8 @@ function build(): void {
   });
   if (bundle.status !== 0) throw new Error('the build failed: scripts/build.ts');
   copyFileSync(join(ROOT, 'package.json'), join(CLI, 'package.json'));
-  copyFileSync(join(ROOT, 'bin', 'analytics-collect'), join(CLI, 'bin', 'analytics-collect'));
-  // The bin is CommonJS through its own package.json (start-up): copy that marker too.
-  copyFileSync(join(ROOT, 'bin', 'package.json'), join(CLI, 'bin', 'package.json'));
+  // The bin, its CommonJS helpers (cache-dir.cjs) and the package.json that makes them CommonJS (start-up).
+  for (const file of readdirSync(join(ROOT, 'bin'))) copyFileSync(join(ROOT, 'bin', file), join(CLI, 'bin', file));
 }
 
 function has(command: string): boolean {
