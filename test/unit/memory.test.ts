@@ -33,7 +33,7 @@ class ForcedMinorGcs {
 
   #add(entries: PerformanceEntry[]): void {
     for (const entry of entries) {
-      const detail = entry.detail as { kind: number; flags: number };
+      const { detail } = entry as PerformanceEntry & { detail: { kind: number; flags: number } };
       if (detail.kind === constants.NODE_PERFORMANCE_GC_MINOR && (detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) this.count++;
     }
   }
