@@ -64,7 +64,7 @@ export interface RunCollectionInput {
    * the ones placed.
    */
   onFileFinished?: (file: string, size: number) => void;
-  /** Told how much of a CSV file the collector's splitter is writing is final so far (finished.ts). */
+  /** Told how much of a CSV file the collector's splitter (or redaction) is writing is final so far (finished.ts). */
   onFileGrown?: (file: string, size: number) => void;
 }
 
@@ -106,6 +106,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   const { outcome, redaction } = await redactOutcome(collected, {
     key: collector.key, format: collector.format, redact: input.redact, maxDataSize: input.maxDataSize, outputDir, signal: input.signal,
     ...(onFileFinished ? { onFileFinished } : {}),
+    ...(input.onFileGrown ? { onFileGrown: input.onFileGrown } : {}),
   });
   // Nothing of a failed or empty collection is kept: its files must not fill tmpDir for the collectors after it.
   if (outcome.status !== 'ok') await rm(outputDir, { recursive: true, force: true });

@@ -10,6 +10,7 @@
  * record the byte path stops at, to report it. Both write the same bytes for the same record.
  */
 import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, writeFile } from 'node:fs/promises';
 import { ByteRecords } from './csv-bytes.js';
 import { CsvOut } from './csv-out.js';
@@ -41,6 +42,11 @@ export interface CsvFileInput {
   signal?: AbortSignal;
   /** Read size of `source` (tests use tiny ones so that records cross chunk boundaries everywhere). */
   readChunk?: number;
+  /**
+   * Reads `source` with blocking reads, straight into the record buffer: for the redaction thread, where nothing
+   * else waits for the event loop (fewer turns and no copy; the files' writes still go on meanwhile).
+   */
+  blocking?: boolean;
 }
 
 export interface CsvFileResult {
@@ -54,7 +60,8 @@ export interface CsvFileResult {
 export async function redactCsvFile(input: CsvFileInput): Promise<CsvFileResult> {
   const redactor = new CsvRedactor(input);
   try {
-    const unclosed = await readRecords(input, (records) => redactor.records(records));
+    const read = input.blocking === true ? readRecordsBlocking : readRecords;
+    const unclosed = await read(input, (records) => redactor.records(records));
     // After the records: the reader names what is wrong more precisely than the quote count.
     if (unclosed) throw new CsvSyntaxError('a quoted field is not closed before the end of the file');
   } catch (err) {
@@ -95,16 +102,7 @@ async function readRecords(input: CsvFileInput, onRecords: (bytes: Buffer) => Pr
       reading = undefined;
       input.signal?.throwIfAborted();
       if (bytesRead === 0) break;
-      if (filled + bytesRead > buf.length) {
-        if (filled + bytesRead > MAX_RECORD_BYTES) {
-          throw new RedactionError(
-            `${input.where}: no record end in ${MAX_RECORD_BYTES / 1024 / 1024} MiB (a record that large, or a quote never closed): it cannot be redacted`,
-          );
-        }
-        const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(buf.length * 2, filled + bytesRead), MAX_RECORD_BYTES));
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
+      buf = withRoom(buf, filled, bytesRead, input.where);
       next.copy(buf, filled, 0, bytesRead);
       reading = handle.read(next, 0, chunk, null);
       const from = filled;
@@ -126,6 +124,59 @@ async function readRecords(input: CsvFileInput, onRecords: (bytes: Buffer) => Pr
     for (const b of [next, buf]) if (b.length <= 2 * READ_CHUNK) READ_BUFFERS.push(b);
     READ_BUFFERS.splice(0, READ_BUFFERS.length - 2);
   }
+}
+
+/**
+ * {@link readRecords} with blocking reads, each chunk read straight after what followed the last record end. One
+ * buffer, reused for the whole file: it doubles only for a record longer than itself.
+ */
+async function readRecordsBlocking(input: CsvFileInput, onRecords: (bytes: Buffer) => Promise<void>): Promise<boolean> {
+  const ends = new RecordEnds();
+  const chunk = input.readChunk ?? READ_CHUNK;
+  let buf = readBuffer(chunk * 2);
+  let filled = 0;
+  const fd = openSync(input.source, 'r');
+  try {
+    for (;;) {
+      input.signal?.throwIfAborted();
+      // Never past the longest record: reading on is then only to tell whether the file goes on (see withRoom).
+      const want = Math.min(chunk, MAX_RECORD_BYTES - filled);
+      if (want === 0) {
+        if (readSync(fd, Buffer.alloc(1), 0, 1, null) === 0) break;
+        withRoom(buf, filled, 1, input.where); // throws
+      }
+      buf = withRoom(buf, filled, want, input.where);
+      const bytesRead = readSync(fd, buf, filled, want, null);
+      if (bytesRead === 0) break;
+      const from = filled;
+      filled += bytesRead;
+      const end = ends.last(buf.subarray(from, filled));
+      if (end === -1) continue;
+      const cut = from + end;
+      await onRecords(buf.subarray(0, cut));
+      buf.copyWithin(0, cut, filled);
+      filled -= cut;
+    }
+    if (filled > 0) await onRecords(buf.subarray(0, filled));
+    return ends.inQuotes;
+  } finally {
+    closeSync(fd);
+    if (buf.length <= 2 * READ_CHUNK) READ_BUFFERS.push(buf);
+    READ_BUFFERS.splice(0, READ_BUFFERS.length - 2);
+  }
+}
+
+/** `buf`, or a bigger copy of its first `filled` bytes, with room for `more` bytes after them. */
+function withRoom(buf: Buffer, filled: number, more: number, where: string): Buffer {
+  if (filled + more <= buf.length) return buf;
+  if (filled + more > MAX_RECORD_BYTES) {
+    throw new RedactionError(
+      `${where}: no record end in ${MAX_RECORD_BYTES / 1024 / 1024} MiB (a record that large, or a quote never closed): it cannot be redacted`,
+    );
+  }
+  const bigger = Buffer.allocUnsafeSlow(Math.min(Math.max(buf.length * 2, filled + more), MAX_RECORD_BYTES));
+  buf.copy(bigger, 0, 0, filled);
+  return bigger;
 }
 
 /** The two read buffers of the last file, for the next (see csv-out.ts: the redaction thread rarely collects). */

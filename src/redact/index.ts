@@ -40,6 +40,11 @@ export interface RedactCollectionInput {
    */
   onFileFinished?: (file: string, size: number) => void;
   /**
+   * Told how much of a redacted CSV file being written is final (finished.ts): the run deflates it as it grows,
+   * while it is still being redacted.
+   */
+  onFileGrown?: (file: string, size: number) => void;
+  /**
    * CSV files from this size on are redacted on the redaction thread (off-thread.ts); default 1 MiB. Smaller ones
    * are redacted on the main thread: handing one to the thread (and starting it) costs more than it saves.
    */
@@ -64,7 +69,7 @@ export async function redactCollection(input: RedactCollectionInput): Promise<Re
   if (rules === null) return { files: [...input.files], redaction: null };
   const hmac = hmacFor(input, rules);
   const dir = await mkdtemp(join(input.outputDir, '.redacted-'));
-  const unwatch = input.onFileFinished ? watchFinishedFiles(dir, input.onFileFinished) : undefined;
+  const unwatch = input.onFileFinished ? watchFinishedFiles(dir, input.onFileFinished, input.onFileGrown) : undefined;
   try {
     return await redactInto(dir, input, rules, hmac);
   } finally {

@@ -17,6 +17,8 @@ export interface RedactOutcomeInput {
   signal: AbortSignal;
   /** Told of each redacted CSV file once complete (see `RedactCollectionInput.onFileFinished`). */
   onFileFinished?: (file: string, size: number) => void;
+  /** Told how much of a redacted CSV file being written is final (see `RedactCollectionInput.onFileGrown`). */
+  onFileGrown?: (file: string, size: number) => void;
 }
 
 /** The outcome after redaction, and what redaction did (null when no rule applies to the key). */

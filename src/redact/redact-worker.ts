@@ -1,7 +1,8 @@
 /**
  * The redaction thread's entry (see off-thread.ts): redacts the CSV files it is sent, one after another, with
- * the same code as the main thread ({@link redactCsvFile}), and tells the main thread of each output file as it
- * is complete, then of the result or the failure.
+ * the same code as the main thread ({@link redactCsvFile}), and tells the main thread how much of each output
+ * file is final as it is written, of each one as it is complete, then of the result or the failure. The input is
+ * read with blocking reads: this thread has nothing else to do meanwhile.
  */
 import { parentPort } from 'node:worker_threads';
 import { dirname } from 'node:path';
@@ -35,11 +36,15 @@ port.on('message', (message: ToThread) => {
 
 async function run(id: number, job: ThreadJob, signal: AbortSignal): Promise<void> {
   const send = (message: FromThread): void => port!.postMessage(message);
-  const unwatch = watchFinishedFiles(dirname(job.target), (file, size) => send({ type: 'finished', id, file, size }));
+  const unwatch = watchFinishedFiles(
+    dirname(job.target),
+    (file, size) => send({ type: 'finished', id, file, size }),
+    (file, size) => send({ type: 'grown', id, file, size }),
+  );
   try {
     signal.throwIfAborted();
     const result = await redactCsvFile({
-      source: job.source, target: job.target, maxFileSize: job.maxFileSize, rules: job.rules, hmac: hmacFor(job.hmacKey), key: job.key, where: job.where, signal,
+      source: job.source, target: job.target, maxFileSize: job.maxFileSize, rules: job.rules, hmac: hmacFor(job.hmacKey), key: job.key, where: job.where, signal, blocking: true,
       ...(job.readChunk === undefined ? {} : { readChunk: job.readChunk }),
     });
     send({ type: 'done', id, result });

@@ -37,6 +37,8 @@ interface CsvCase {
   lastLineEnd: boolean;
   quoteAll: boolean[];
   readChunk: number;
+  /** Blocking reads, as on the redaction thread. */
+  blocking: boolean;
   maxFileSize: number;
 }
 
@@ -53,6 +55,7 @@ const csvCase: fc.Arbitrary<CsvCase> = fc
       lastLineEnd: fc.boolean(),
       quoteAll: fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
       readChunk: fc.integer({ min: 1, max: 64 }),
+      blocking: fc.boolean(),
       maxFileSize: fc.integer({ min: 40, max: 400 }),
     }),
   );
@@ -92,7 +95,7 @@ describe('CSV redaction, property-based', () => {
         const source = join(dir, 'in.csv');
         await writeFile(source, csvText(c));
         const rules = rulesFor(redactConfig(rawRules(c)), 'events')!;
-        const result = await redactCsvFile({ source, target: join(dir, 'out.csv'), maxFileSize: c.maxFileSize, rules, hmac: new Hmac32(TEST_KEY), key: 'events', where: 'in.csv', readChunk: c.readChunk });
+        const result = await redactCsvFile({ source, target: join(dir, 'out.csv'), maxFileSize: c.maxFileSize, rules, hmac: new Hmac32(TEST_KEY), key: 'events', where: 'in.csv', readChunk: c.readChunk, blocking: c.blocking });
 
         const kept = c.names.map((name, i) => ({ name, i, role: c.roles[i]! === 'mask' || (c.globalMask && c.roles[i] === 'keep') ? 'mask' : c.roles[i]! })).filter((col) => col.role !== 'drop');
         let masked = 0;
