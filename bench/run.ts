@@ -158,10 +158,8 @@ async function runJob(source: SourceTable, path: 'text' | 'rows', attempt: numbe
   const args = [...nodeArgs, join(CLI, 'bin', 'analytics-collect'), 'gather', '--config', config, '--json', '--log-level', 'warn', '--since', SINCE, '--until', UNTIL];
   const env = { BENCH_JOB: join(dir, 'job.json'), ...(values.redact ? BENCH_REDACT_ENV : {}) };
   if (values['setup-only']) {
-    // For profiling by hand: the job stays set up and the command is printed, with every variable the run sets
-    // (--redact: the bench's own key, BENCH_REDACT_ENV; without it the run fails for want of a key).
-    const vars = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    process.stdout.write(`${vars.join(' ')} node ${args.join(' ')}\n`);
+    // For profiling by hand: the job stays set up and the command is printed.
+    process.stdout.write(`BENCH_JOB=${env.BENCH_JOB} node ${args.join(' ')}\n`);
     process.exit(0);
   }
   const run = await measure(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env } });
