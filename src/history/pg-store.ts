@@ -11,10 +11,17 @@
 import { AppError, messageOf } from '../errors.js';
 import { connect, describeTarget, redact, type Session } from '../postgres/connection.js';
 import { parseConnInfo } from '../postgres/conninfo.js';
-import { parseTableName, type TableName } from '../postgres/identifier.js';
+import { ensureTable, tableExists } from '../postgres/ensure-table.js';
+import { parseTableName } from '../postgres/identifier.js';
 import { loadPg } from '../postgres/load.js';
 import { isEntry } from './parse.js';
 import type { HistoryEntry, HistoryStore } from './types.js';
+
+/** The history table: the runs of every lock name, newest last. */
+const HISTORY_COLUMNS = `seq bigserial PRIMARY KEY,
+  lock_name text NOT NULL,
+  started_at timestamptz NOT NULL,
+  entry jsonb NOT NULL`;
 
 export interface PgHistoryStoreOptions {
   connectionString: string;
@@ -55,7 +62,7 @@ export function pgHistoryStore(options: PgHistoryStoreOptions): HistoryStore {
 
     append: (entry, keep) =>
       withSession('write', async (session) => {
-        await ensureTable(session, table);
+        await ensureTable(session, table, HISTORY_COLUMNS, 'history table');
         await session.query('BEGIN', [], 'writing the history');
         try {
           await session.query(
@@ -78,7 +85,7 @@ export function pgHistoryStore(options: PgHistoryStoreOptions): HistoryStore {
 
     list: (limit) =>
       withSession('read', async (session) => {
-        if (!(await tableExists(session, table))) return [];
+        if (!(await tableExists(session, table, 'history table'))) return [];
         const rows = await session.query<{ entry: string }>(
           `SELECT entry::text AS entry FROM ${table.quoted} WHERE lock_name = $1 ORDER BY seq DESC${limit === undefined ? '' : ' LIMIT $2'}`,
           limit === undefined ? [options.lockName] : [options.lockName, limit],
@@ -90,30 +97,4 @@ export function pgHistoryStore(options: PgHistoryStoreOptions): HistoryStore {
         });
       }),
   };
-}
-
-async function tableExists(session: Session, table: TableName): Promise<boolean> {
-  const rows = await session.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [table.quoted], 'looking for the history table');
-  return rows[0]?.present === true;
-}
-
-/** Creates the table when missing (checked first, so a role without CREATE works on an existing table). */
-async function ensureTable(session: Session, table: TableName): Promise<void> {
-  if (await tableExists(session, table)) return;
-  try {
-    await session.query(
-      `CREATE TABLE IF NOT EXISTS ${table.quoted} (
-         seq bigserial PRIMARY KEY,
-         lock_name text NOT NULL,
-         started_at timestamptz NOT NULL,
-         entry jsonb NOT NULL
-       )`,
-      [],
-      'creating the history table',
-    );
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if ((code === '23505' || code === '42P07') && (await tableExists(session, table))) return;
-    throw err;
-  }
 }

@@ -19,6 +19,7 @@ import { parseConnInfo } from './conninfo.js';
 import { parseTableName, showName, type TableName } from './identifier.js';
 import { loadPg } from './load.js';
 import { DEFAULT_TIMEOUT_MS } from './lock.js';
+import { ensureTable } from './ensure-table.js';
 import { explainWriteProblem, isWriteProblem } from './write-check.js';
 
 export interface PgStateStoreOptions {
@@ -45,6 +46,12 @@ export const DEFAULT_STATE_TABLE = 'analytics_collect_state';
 export const DEFAULT_STATE_ID = 'analytics-collect';
 /** A node whose clock differs from the database's by more than this says so (§8). */
 export const CLOCK_SKEW_WARN_MS = 5 * 60_000;
+
+/** The state table: a row per state id (a lock name), written by whichever node holds the lock. */
+const STATE_COLUMNS = `id text PRIMARY KEY,
+  state jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  updated_by text NOT NULL DEFAULT ''`;
 
 const DAMAGED_ADVICE =
   "fix the row's state column (the JSON state file's format), or delete the row to start afresh (the next run then gathers up to 4 weeks back)";
@@ -110,7 +117,7 @@ export function pgStateStore(options: PgStateStoreOptions): StateStore {
 
     read: () =>
       withSession('read', async (session) => {
-        await ensureTable(session, table);
+        await ensureTable(session, table, STATE_COLUMNS, 'state table');
         const rows = await session.query<{ state: string }>(`SELECT state::text AS state FROM ${table.quoted} WHERE id = $1`, [stateId], 'reading the state');
         const row = rows[0];
         if (row !== undefined) return parseState(row.state, description, DAMAGED_ADVICE);
@@ -119,7 +126,7 @@ export function pgStateStore(options: PgStateStoreOptions): StateStore {
 
     write: (state: State) =>
       withSession('write', async (session) => {
-        await ensureTable(session, table);
+        await ensureTable(session, table, STATE_COLUMNS, 'state table');
         await session.query('BEGIN', [], 'writing the state');
         try {
           const clock = await databaseNow(session, 'writing the state');
@@ -154,7 +161,7 @@ export function pgStateStore(options: PgStateStoreOptions): StateStore {
 
     checkWritable: () =>
       withSession('check', async (session) => {
-        await ensureTable(session, table);
+        await ensureTable(session, table, STATE_COLUMNS, 'state table');
         await session.query('BEGIN', [], 'checking that the state can be written');
         try {
           const rows = await session.query<{ state: string }>(`SELECT state::text AS state FROM ${table.quoted} WHERE id = $1`, [stateId], 'checking that the state can be written');
@@ -211,31 +218,4 @@ export function clampToClock(state: State, clock: Date): { kept: State; clamped:
 function formatSkew(ms: number): string {
   const minutes = Math.round(Math.abs(ms) / 60_000);
   return minutes >= 120 ? `about ${Math.round(minutes / 60)} hours` : `about ${minutes} minutes`;
-}
-
-/**
- * Creates the table when missing. Checking first keeps a read-only role working on an existing table (CREATE ...
- * IF NOT EXISTS would still need the CREATE privilege); two nodes creating it at once is harmless.
- */
-async function ensureTable(session: Session, table: TableName): Promise<void> {
-  const exists = async (): Promise<boolean> =>
-    (await session.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [table.quoted], 'looking for the state table'))[0]?.present === true;
-  if (await exists()) return;
-  try {
-    await session.query(
-      `CREATE TABLE IF NOT EXISTS ${table.quoted} (
-         id text PRIMARY KEY,
-         state jsonb NOT NULL,
-         updated_at timestamptz NOT NULL DEFAULT now(),
-         updated_by text NOT NULL DEFAULT ''
-       )`,
-      [],
-      'creating the state table',
-    );
-  } catch (err) {
-    // A concurrent CREATE can still collide on the catalog's unique index; the table then exists.
-    const code = (err as { code?: unknown }).code;
-    if ((code === '23505' || code === '42P07') && (await exists())) return;
-    throw err;
-  }
 }

@@ -39,6 +39,16 @@ describe('PostgreSQL history store', { skip }, () => {
     assert.equal((await pgHistoryStore({ connectionString: PG_URL, table, lockName: 'a', timeoutMs: 5000 }).list()).length, 3);
   });
 
+  it('nodes creating the missing table at the same moment all append', async () => {
+    for (let round = 0; round < 25; round++) {
+      const name = uniqueName('hrace');
+      tables.push(`${name}_history`);
+      const nodes = Array.from({ length: 6 }, (_, i) => pgHistoryStore({ connectionString: PG_URL, table: name, lockName: `n${i}`, timeoutMs: 5000 }));
+      await Promise.all(nodes.map((node, i) => node.append(sampleEntry({ id: `r${round}-${i}` }), 10)));
+      assert.deepEqual((await nodes[0]!.list()).map((e) => e.id), [`r${round}-0`]);
+    }
+  });
+
   it('an unreachable server fails within the bound, naming the table, never the password', async () => {
     const store = pgHistoryStore({ connectionString: 'postgresql://u:Sup3r-secret@127.0.0.1:1/none', table, lockName: 'a', timeoutMs: 1000 });
     await assert.rejects(store.append(sampleEntry(), 10), (err: Error) => {

@@ -75,6 +75,17 @@ describe('pgStateStore', { skip, timeout: 30_000 }, () => {
     });
   });
 
+  test('nodes creating the missing table at the same moment all succeed (CREATE IF NOT EXISTS races itself)', async () => {
+    // The race is narrow: many rounds of six nodes each; the old code lost about one round in five to
+    // 'type "..." already exists' (42710), which it did not recognise as another node's CREATE.
+    for (let round = 0; round < 25; round++) {
+      const table = freshTable();
+      const nodes = Array.from({ length: 6 }, (_, i) => pgStateStore({ connectionString: PG_URL, table, stateId: `node-${i}` }));
+      const read = await Promise.all(nodes.map((node) => node.read()));
+      assert.deepEqual(read.map((state) => state.lastGather), nodes.map(() => null));
+    }
+  });
+
   test('different state ids (lock names) in one table are independent', async () => {
     const table = freshTable();
     await pgStateStore({ connectionString: PG_URL, table, stateId: 'a' }).write(sample);
