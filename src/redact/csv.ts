@@ -105,24 +105,14 @@ async function readRecords(input: CsvFileInput, onRecords: (bytes: Buffer) => Pr
       buf = withRoom(buf, filled, bytesRead, input.where);
       next.copy(buf, filled, 0, bytesRead);
       reading = handle.read(next, 0, chunk, null);
-      const from = filled;
-      filled += bytesRead;
-      const end = ends.last(buf.subarray(from, filled));
-      if (end === -1) continue;
-      const cut = from + end;
-      await onRecords(buf.subarray(0, cut));
-      buf.copyWithin(0, cut, filled);
-      filled -= cut;
+      filled = await takeRecords(buf, filled, filled + bytesRead, ends, onRecords);
     }
-    if (filled > 0) await onRecords(buf.subarray(0, filled));
-    return ends.inQuotes;
+    return await takeRest(buf, filled, ends, onRecords);
   } finally {
     // A read still in flight writes into `next`: it ends before the file is closed.
     await reading?.catch(() => undefined);
     await handle.close();
-    // Kept for the next file unless grown for a long record.
-    for (const b of [next, buf]) if (b.length <= 2 * READ_CHUNK) READ_BUFFERS.push(b);
-    READ_BUFFERS.splice(0, READ_BUFFERS.length - 2);
+    keepReadBuffers(next, buf);
   }
 }
 
@@ -148,22 +138,44 @@ async function readRecordsBlocking(input: CsvFileInput, onRecords: (bytes: Buffe
       buf = withRoom(buf, filled, want, input.where);
       const bytesRead = readSync(fd, buf, filled, want, null);
       if (bytesRead === 0) break;
-      const from = filled;
-      filled += bytesRead;
-      const end = ends.last(buf.subarray(from, filled));
-      if (end === -1) continue;
-      const cut = from + end;
-      await onRecords(buf.subarray(0, cut));
-      buf.copyWithin(0, cut, filled);
-      filled -= cut;
+      filled = await takeRecords(buf, filled, filled + bytesRead, ends, onRecords);
     }
-    if (filled > 0) await onRecords(buf.subarray(0, filled));
-    return ends.inQuotes;
+    return await takeRest(buf, filled, ends, onRecords);
   } finally {
     closeSync(fd);
-    if (buf.length <= 2 * READ_CHUNK) READ_BUFFERS.push(buf);
-    READ_BUFFERS.splice(0, READ_BUFFERS.length - 2);
+    keepReadBuffers(buf);
   }
+}
+
+/**
+ * Hands `onRecords` the whole records in `buf`'s first `filled` bytes (new bytes from `from` on, the ones before
+ * hold no record end) and moves what follows the last record end to the front; returns how many bytes that is.
+ */
+async function takeRecords(
+  buf: Buffer,
+  from: number,
+  filled: number,
+  ends: RecordEnds,
+  onRecords: (bytes: Buffer) => Promise<void>,
+): Promise<number> {
+  const end = ends.last(buf.subarray(from, filled));
+  if (end === -1) return filled;
+  const cut = from + end;
+  await onRecords(buf.subarray(0, cut));
+  buf.copyWithin(0, cut, filled);
+  return filled - cut;
+}
+
+/** At the end of the file: the last record (it may lack its line end); true when the file ends inside quotes. */
+async function takeRest(buf: Buffer, filled: number, ends: RecordEnds, onRecords: (bytes: Buffer) => Promise<void>): Promise<boolean> {
+  if (filled > 0) await onRecords(buf.subarray(0, filled));
+  return ends.inQuotes;
+}
+
+/** Keeps read buffers for the next file, unless one grew for a long record; two at most. */
+function keepReadBuffers(...buffers: Buffer[]): void {
+  for (const b of buffers) if (b.length <= 2 * READ_CHUNK) READ_BUFFERS.push(b);
+  READ_BUFFERS.splice(0, READ_BUFFERS.length - 2);
 }
 
 /** `buf`, or a bigger copy of its first `filled` bytes, with room for `more` bytes after them. */
