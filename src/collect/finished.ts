@@ -32,24 +32,21 @@ export function watchFinishedFiles(dir: string, onFinished: Watcher, onGrown?: W
 
 /** Announces that the first `size` bytes of `file`, still being written, will not change. Never throws. */
 export function fileGrown(file: string, size: number): void {
-  if (watchers.size === 0) return;
-  const watcher = watchers.get(dirname(resolve(file)))?.grown;
-  if (watcher === undefined) return;
-  try {
-    watcher(file, size);
-  } catch {
-    // A hint only.
-  }
+  announce('grown', file, size);
 }
 
 /** Announces that `file` is complete at `size` bytes and will not be written again. Never throws. */
 export function fileFinished(file: string, size: number): void {
+  announce('finished', file, size);
+}
+
+function announce(kind: keyof Watchers, file: string, size: number): void {
   if (watchers.size === 0) return;
-  const watcher = watchers.get(dirname(resolve(file)))?.finished;
+  const watcher = watchers.get(dirname(resolve(file)))?.[kind];
   if (watcher === undefined) return;
   try {
     watcher(file, size);
   } catch {
-    // A hint only: the file is packed the usual way.
+    // A hint only: without it the file is packed the usual way.
   }
 }
