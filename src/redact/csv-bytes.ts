@@ -11,7 +11,7 @@
  */
 import { isAscii } from 'node:buffer';
 import type { CsvOut } from './csv-out.js';
-import { DROP, HASH, KEEP, quoteField, type CsvPlan } from './csv-plan.js';
+import { DROP, HASH, KEEP, MASK, quoteField, type CsvPlan } from './csv-plan.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -26,6 +26,10 @@ const ESCAPED = 2;
 const SPECIAL = 4;
 /** Fields up to this long are copied by a loop: cheaper than a call into `Buffer#copy`. */
 const COPY_BY_LOOP = 64;
+/** Output room {@link ByteRecords.#plain} asks for before a record (a longer record goes the other way). */
+const PLAIN_ROOM = 4096;
+/** Records between two looks at how often {@link ByteRecords.#plain} gives up. */
+const PLAIN_PROBE = 1024;
 
 export class ByteRecords {
   /** Records redacted so far. */
@@ -42,6 +46,14 @@ export class ByteRecords {
   /** A quoted value with doubled quotes, undoubled, for the hash: `#scratch[0, #undoubled)`. */
   #scratch = Buffer.allocUnsafeSlow(256);
   #undoubled = 0;
+  /** Output bytes a record may need beyond its own length: a hash and a separator per field. */
+  readonly #slack: number;
+  /** Whether {@link #plain} is tried first; records it did not take since {@link #plainFrom} (a record count). */
+  #plainOn: boolean;
+  #plainMissed = 0;
+  #plainFrom = 0;
+  /** Of the hashed fields of the record {@link #plain} reads: input index, start, end, output offset. */
+  readonly #hashed: Int32Array;
 
   constructor(plan: CsvPlan, out: CsvOut) {
     this.#plan = plan;
@@ -50,6 +62,10 @@ export class ByteRecords {
     this.#starts = new Int32Array(plan.width);
     this.#ends = new Int32Array(plan.width);
     this.#flags = new Uint8Array(plan.width);
+    this.#slack = plan.width * 35;
+    this.#hashed = new Int32Array(plan.width * 4);
+    // A mask that requires no known character would send every record of its column the other way.
+    this.#plainOn = plan.maskers.every((masker) => masker === undefined || masker.least > 0);
   }
 
   /**
@@ -61,6 +77,19 @@ export class ByteRecords {
     const width = this.#width;
     let p = start;
     while (p < end) {
+      if (this.#plainOn) {
+        if (this.#out.at + PLAIN_ROOM + this.#slack > this.#out.buf.length) {
+          this.#plan.flushHashes();
+          this.#out.reserve(PLAIN_ROOM + this.#slack);
+        }
+        const next = this.#plain(bytes, p, end);
+        if (next !== -1) {
+          this.count++;
+          p = next;
+          continue;
+        }
+        this.#missedPlain();
+      }
       const next = this.#parse(bytes, p, end);
       if (next === -1) break;
       // Room for the whole record but changed masked values: every field copied (quotes added at most), every
@@ -75,6 +104,93 @@ export class ByteRecords {
     }
     this.#plan.flushHashes(); // the caller may reuse `bytes`
     return p;
+  }
+
+  /**
+   * The common record in one pass, each field copied (or hashed, or skipped) as it is scanned: every field
+   * unquoted, no CR but in the line end, as many fields as the header, no masked value a mask could change (see
+   * {@link Masker.sieve}), at most the room left in the output buffer. Returns where the next record starts, or
+   * -1 for any other record: nothing of it is written then, and {@link #parse} and {@link #write} take it.
+   * Hashes are queued only once the whole record is read, so a record given up leaves nothing behind.
+   */
+  #plain(src: Buffer, p: number, end: number): number {
+    const out = this.#out;
+    const plan = this.#plan;
+    const { kinds, lastKept, maskers } = plan;
+    const last = this.#width - 1;
+    const buf = out.buf;
+    let at = out.at;
+    // Never more input than the output buffer has room for: what is copied, plus a hash and a separator per field.
+    const stop = Math.min(end, p + (buf.length - at) - this.#slack);
+    const hashed = this.#hashed;
+    let hashes = 0;
+    let next = -1;
+    for (let i = 0; ; i++) {
+      const kind = kinds[i]!;
+      let q = p;
+      if (kind === KEEP) {
+        for (; q < stop; q++) {
+          const c = src[q]!;
+          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
+          buf[at++] = c;
+        }
+      } else if (kind === MASK) {
+        const masker = maskers[i]!;
+        const sieve = masker.sieve;
+        let seen = 0;
+        for (; q < stop; q++) {
+          const c = src[q]!;
+          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
+          seen += sieve[c]!;
+          buf[at++] = c;
+        }
+        if (seen >= masker.least && masker.mayChange(src, p, q)) return -1;
+      } else {
+        for (; q < stop; q++) {
+          const c = src[q]!;
+          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
+        }
+        if (kind === HASH && q > p) {
+          const h = hashes++ * 4;
+          hashed[h] = i;
+          hashed[h + 1] = p;
+          hashed[h + 2] = q;
+          hashed[h + 3] = at;
+          at += 32;
+        }
+      }
+      if (kind !== DROP) buf[at++] = i === lastKept ? LF : COMMA;
+      // After the field: a comma, or the record's end (LF, CRLF, the end of the input).
+      if (q >= stop) {
+        if (q === end && i === last) next = end;
+        break;
+      }
+      const c = src[q];
+      if (c === COMMA) {
+        if (i === last) break;
+        p = q + 1;
+        continue;
+      }
+      if (i !== last) break;
+      if (c === LF) next = q + 1;
+      else if (c === CR && q + 1 === end) next = end;
+      else if (c === CR && src[q + 1] === LF) next = q + 2;
+      break; // a quote, or a CR inside the field: the other way
+    }
+    if (next === -1) return -1;
+    out.at = at;
+    for (let h = 0; h < hashes * 4; h += 4) plan.hashes[hashed[h]!]!.write(src, hashed[h + 1]!, hashed[h + 2]!, buf, hashed[h + 3]!, false);
+    return next;
+  }
+
+  /** A record {@link #plain} did not take: when that is more than one in eight, it is no longer tried. */
+  #missedPlain(): void {
+    this.#plainMissed++;
+    const tried = this.count + 1 - this.#plainFrom;
+    if (tried < PLAIN_PROBE) return;
+    if (this.#plainMissed * 8 > tried) this.#plainOn = false;
+    this.#plainMissed = 0;
+    this.#plainFrom = this.count + 1;
   }
 
   /** Reads the record at `p` into the field bounds; returns where the next one starts, or -1. */

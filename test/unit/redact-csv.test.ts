@@ -105,6 +105,42 @@ describe('CSV redaction', () => {
     assert.deepEqual(announced, result.files.map((f) => [f.file, f.size]));
   });
 
+  it('writes the same for a record read in one pass as for one read field by field, whichever comes when', async () => {
+    // The one-pass reader (csv-bytes.ts) takes unquoted records whose masked values cannot change (the mask needs
+    // three dots); it gives up on the others midway — after a hash, a mask that may apply, a quote, a CR inside a
+    // field — and must leave nothing of them behind.
+    const rows = [
+      '1,alice,10.0.0.1,a', // the mask applies
+      '2,bob,1.2,b',
+      '3,,x.y.z,c', // an empty hashed value
+      '4,"carol",5.6.7,d', // quoted
+      '5,dave,"1,2",e',
+      '6,eve,a\rb,f', // a CR inside an unquoted field: quoted in the output
+      '7,frank,1.2.3.4.5,g',
+      '8,gina,9.9.9,h\r', // CRLF
+      '9,hal,1.1,i', // no line end
+    ];
+    const { texts, result } = await run(`id,user,ip,note\n${rows.join('\n')}`, {
+      events: { drop: ['note'], hash: ['user'] },
+      '*': { mask: [{ pattern: '\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b', replace: '0.0.0.0' }] },
+    });
+    const h = hmac32;
+    assert.deepEqual(texts, [
+      `id,user,ip\n1,${h('alice')},0.0.0.0\n2,${h('bob')},1.2\n3,,x.y.z\n4,${h('carol')},5.6.7\n5,${h('dave')},"1,2"\n` +
+        `6,${h('eve')},"a\rb"\n7,${h('frank')},0.0.0.0.5\n8,${h('gina')},9.9.9\n9,${h('hal')},1.1\n`,
+    ]);
+    assert.equal(result.redaction?.masked, 2);
+  });
+
+  it('writes the same once the one-pass reader stops trying (most records quoted), and for a record longer than its room', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => (i % 2 === 0 ? `"u${i}",${i}` : `u${i},${i}`));
+    rows.push(`long,${'x'.repeat(10_000)}`, 'last,1');
+    const { texts } = await run(`user,n\n${rows.join('\n')}\n`, { events: { hash: ['user'] } });
+    const expected = Array.from({ length: 3000 }, (_, i) => `${hmac32(`u${i}`)},${i}`);
+    expected.push(`${hmac32('long')},${'x'.repeat(10_000)}`, `${hmac32('last')},1`);
+    assert.deepEqual(texts, [`user,n\n${expected.join('\n')}\n`]);
+  });
+
   it('keeps a header without records; writes nothing when every column is dropped', async () => {
     assert.deepEqual((await run('id,email\n', { events: { drop: ['email'] } })).texts, ['id\n']);
     const all = await run('email\nx\n', { events: { drop: ['email'] } });
@@ -123,6 +159,10 @@ describe('CSV redaction', () => {
     ['a,b\n1,"xy"z\n', /record 1: text follows the closing quote/],
     ['a,b\n1,"open\n', /a quoted field is not closed/],
     ['a,b\n1,2,3\n', /record 1: 3 fields where the header has 2/],
+    // After records read in one pass (csv-bytes.ts), the one that is not is still counted in.
+    ['a,b\n1,2\n3,4\n5,6,7\n', /record 3: 3 fields where the header has 2/],
+    ['a,b\n1,2\n3\n4,5\n', /record 2: 1 fields where the header has 2/],
+    ['a,b\n1,2\n3,x"y\n', /record 2: a double quote inside an unquoted field/],
   ] as const) {
     it(`fails on CSV it cannot read for sure: ${JSON.stringify(text)}`, async () => {
       await assert.rejects(run(text, { events: { drop: ['a'] } }), (err: Error) => err instanceof RedactionError && reason.test(err.message));

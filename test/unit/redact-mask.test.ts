@@ -57,6 +57,8 @@ describe('requiredChars', () => {
             if (lacks) assert.equal(new RegExp(pattern.source, pattern.flags.replace('y', '')).test(value), false, `${pattern} on ${JSON.stringify(value)}`);
             const bytes = Buffer.from(` ${value} `);
             if (!masker.mayChange(bytes, 1, bytes.length - 1)) assert.equal(masker.apply(value), value, `${pattern} on ${JSON.stringify(value)}`);
+            const sieved = bytes.subarray(1, bytes.length - 1).filter((b) => masker.sieve[b] === 1).length;
+            if (sieved < masker.least) assert.equal(masker.apply(value), value, `sieve: ${pattern} on ${JSON.stringify(value)}`);
           }
         },
       ),
@@ -85,5 +87,16 @@ describe('Masker', () => {
     assert.equal(masker.mayChange(...bytes('2026-01-01T00:00:07.919Z')), false);
     assert.equal(masker.mayChange(...bytes('10.0.0')), false);
     assert.equal(masker.mayChange(...bytes('at 10.0.0.1')), true);
+  });
+
+  it('sieves by the least number of required characters any rule needs, and not at all when a rule needs none', () => {
+    const sieve = (...patterns: RegExp[]): [string, number] => {
+      const masker = new Masker(patterns.map((pattern) => ({ pattern, replace: '#', columns: null })));
+      const chars = [...masker.sieve.keys()].filter((b) => masker.sieve[b] === 1).map((b) => String.fromCharCode(b)).join('');
+      return [chars, masker.least];
+    };
+    assert.deepEqual(sieve(/\b(?:\d{1,3}\.){3}\d{1,3}\b/gu), ['.', 3]);
+    assert.deepEqual(sieve(/\b(?:\d{1,3}\.){3}\d{1,3}\b/gu, /[\w.]+@[\w.]+\.\w+/gu), ['.@', 2]);
+    assert.deepEqual(sieve(/\b(?:\d{1,3}\.){3}\d{1,3}\b/gu, /\d+/gu), ['.', 0]);
   });
 });
