@@ -30,6 +30,14 @@ const COPY_BY_LOOP = 64;
 const PLAIN_ROOM = 4096;
 /** Records between two looks at how often {@link ByteRecords.#plain} gives up. */
 const PLAIN_PROBE = 1024;
+/**
+ * Word tests (bytes in the lanes of a 32-bit number): `(w - BELOW_COMMA) & ~w & HIGH_BITS` is not 0 exactly when
+ * a byte of `w` is below 0x2d, i.e. may be `"`, `,`, CR or LF (a byte of 0x80 or more is never flagged by itself).
+ */
+const BELOW_COMMA = 0x2d2d2d2d;
+const HIGH_BITS = 0x80808080 | 0;
+const LOW_BITS = 0x7f7f7f7f;
+const ONES = 0x01010101;
 
 export class ByteRecords {
   /** Records redacted so far. */
@@ -54,6 +62,12 @@ export class ByteRecords {
   #plainFrom = 0;
   /** Of the hashed fields of the record {@link #plain} reads: input index, start, end, output offset. */
   readonly #hashed: Int32Array;
+  /** Per masked column whose masks require one character only: that byte in each of four (0: other columns). */
+  readonly #only: Int32Array;
+  #viewOf: Buffer | undefined;
+  #viewIs: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #outViewOf: Buffer | undefined;
+  #outViewIs: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(plan: CsvPlan, out: CsvOut) {
     this.#plan = plan;
@@ -64,6 +78,10 @@ export class ByteRecords {
     this.#flags = new Uint8Array(plan.width);
     this.#slack = plan.width * 35;
     this.#hashed = new Int32Array(plan.width * 4);
+    this.#only = Int32Array.from(plan.maskers, (masker) => {
+      const chars = masker === undefined ? [] : [...masker.sieve.keys()].filter((b) => masker.sieve[b] === 1);
+      return chars.length === 1 ? Math.imul(chars[0]!, ONES) : 0;
+    });
     // A mask that requires no known character would send every record of its column the other way.
     this.#plainOn = plan.maskers.every((masker) => masker === undefined || masker.least > 0);
   }
@@ -122,6 +140,10 @@ export class ByteRecords {
     let at = out.at;
     // Never more input than the output buffer has room for: what is copied, plus a hash and a separator per field.
     const stop = Math.min(end, p + (buf.length - at) - this.#slack);
+    // Four bytes at a time where none of them is below the comma (none is `"`, `,`, CR or LF then).
+    const words = stop - 4;
+    const from = this.#view(src);
+    const to = this.#outView(buf);
     const hashed = this.#hashed;
     let hashes = 0;
     let next = -1;
@@ -129,26 +151,59 @@ export class ByteRecords {
       const kind = kinds[i]!;
       let q = p;
       if (kind === KEEP) {
-        for (; q < stop; q++) {
-          const c = src[q]!;
-          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
-          buf[at++] = c;
+        field: for (;;) {
+          for (; q <= words; q += 4, at += 4) {
+            const w = from.getInt32(q, true);
+            if (((w - BELOW_COMMA) & ~w & HIGH_BITS) !== 0) break;
+            to.setInt32(at, w, true);
+          }
+          const upTo = Math.min(q + 4, stop);
+          for (; q < upTo; q++) {
+            const c = src[q]!;
+            if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break field;
+            buf[at++] = c;
+          }
+          if (q >= stop) break;
         }
       } else if (kind === MASK) {
         const masker = maskers[i]!;
         const sieve = masker.sieve;
+        const only = this.#only[i]!;
         let seen = 0;
-        for (; q < stop; q++) {
-          const c = src[q]!;
-          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
-          seen += sieve[c]!;
-          buf[at++] = c;
+        field: for (;;) {
+          if (only !== 0) {
+            for (; q <= words; q += 4, at += 4) {
+              const w = from.getInt32(q, true);
+              if (((w - BELOW_COMMA) & ~w & HIGH_BITS) !== 0) break;
+              to.setInt32(at, w, true);
+              // The bytes equal to the one required character, counted: 0x80 in each byte of w ^ only that is 0.
+              const x = w ^ only;
+              const zero = ~(((x & LOW_BITS) + LOW_BITS) | x | LOW_BITS);
+              seen += Math.imul((zero >>> 7) & ONES, ONES) >>> 24;
+            }
+          }
+          const upTo = only !== 0 ? Math.min(q + 4, stop) : stop;
+          for (; q < upTo; q++) {
+            const c = src[q]!;
+            if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break field;
+            seen += sieve[c]!;
+            buf[at++] = c;
+          }
+          if (q >= stop) break;
         }
         if (seen >= masker.least && masker.mayChange(src, p, q)) return -1;
       } else {
-        for (; q < stop; q++) {
-          const c = src[q]!;
-          if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
+        field: for (;;) {
+          for (; q <= words; q += 4) {
+            const w = from.getInt32(q, true);
+            if (((w - BELOW_COMMA) & ~w & HIGH_BITS) !== 0) break;
+          }
+          const upTo = Math.min(q + 4, stop);
+          for (; q < upTo; q++) {
+            const c = src[q]!;
+            if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break field;
+          }
+          if (q >= stop) break;
         }
         if (kind === HASH && q > p) {
           const h = hashes++ * 4;
@@ -181,6 +236,24 @@ export class ByteRecords {
     out.at = at;
     for (let h = 0; h < hashes * 4; h += 4) plan.hashes[hashed[h]!]!.write(src, hashed[h + 1]!, hashed[h + 2]!, buf, hashed[h + 3]!, false);
     return next;
+  }
+
+  /** A view of `bytes` for reading words, made once per buffer. */
+  #view(bytes: Buffer): DataView<ArrayBufferLike> {
+    if (bytes !== this.#viewOf) {
+      this.#viewOf = bytes;
+      this.#viewIs = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    return this.#viewIs;
+  }
+
+  /** A view of the output buffer `buf` for writing words, made once per buffer. */
+  #outView(buf: Buffer): DataView<ArrayBufferLike> {
+    if (buf !== this.#outViewOf) {
+      this.#outViewOf = buf;
+      this.#outViewIs = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.#outViewIs;
   }
 
   /** A record {@link #plain} did not take: when that is more than one in eight, it is no longer tried. */
