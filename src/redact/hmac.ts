@@ -18,6 +18,8 @@ const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510
 const BLOCK = 64;
 /** The ASCII codes of the hex digits. */
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** Per byte, its two hex digits (ASCII), the first in the high 8 bits (a big-endian 16-bit write). */
+const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, b) => (HEX[b >>> 4]! << 8) | HEX[b & 15]!);
 const EMPTY = new Uint8Array(0);
 /** The block being compressed, as 16 big-endian words; shared: the hasher is synchronous. */
 const W = new Int32Array(16);
@@ -161,6 +163,9 @@ export class Hmac32 {
   readonly #queueOut: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY];
   /** Per lane: start and end in its bytes, offset in its output. */
   readonly #queueAt = new Int32Array(LANES * 3);
+  /** The last two buffers {@link #viewOf} was asked about (values and output), and their views. */
+  #viewBytes: [Uint8Array, Uint8Array] = [EMPTY, EMPTY];
+  #views: [DataView<ArrayBufferLike>, DataView<ArrayBufferLike>] = [new DataView(EMPTY.buffer), new DataView(EMPTY.buffer)];
   /** UTF-8 of a string value, then its 32 hex digits (`digest`). */
   #buf = Buffer.allocUnsafeSlow(4096);
 
@@ -250,7 +255,8 @@ export class Hmac32 {
       const end = where[lane * 3 + 1]!;
       let p = start;
       let k = lane;
-      for (; p + 4 <= end; p += 4, k += LANES) block[k] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
+      const words = this.#viewOf(bytes);
+      for (; p + 4 <= end; p += 4, k += LANES) block[k] = words.getInt32(p);
       let last = 0;
       for (let shift = 24; p < end; p++, shift -= 8) last |= bytes[p]! << shift;
       block[k] = last | (0x80 << (24 - ((end - start) & 3) * 8));
@@ -260,15 +266,32 @@ export class Hmac32 {
     // The inner hash, then the outer one of its digest, in the module.
     x4.hmac();
     for (let lane = 0; lane < n; lane++) {
-      const out = queueOut[lane]!;
+      const out = this.#viewOf(queueOut[lane]!);
       let at = where[lane * 3 + 2]!;
       for (let i = 0; i < 4; i++) {
         const word = state[i * LANES + lane]!;
-        for (let shift = 28; shift >= 0; shift -= 4) out[at++] = HEX[(word >>> shift) & 15]!;
+        out.setUint16(at, HEX_PAIRS[word >>> 24]!);
+        out.setUint16(at + 2, HEX_PAIRS[(word >>> 16) & 255]!);
+        out.setUint16(at + 4, HEX_PAIRS[(word >>> 8) & 255]!);
+        out.setUint16(at + 6, HEX_PAIRS[word & 255]!);
+        at += 8;
       }
       queueBytes[lane] = EMPTY;
       queueOut[lane] = EMPTY;
     }
+  }
+
+  /** A view of `bytes` for words (big-endian reads of the value, hex digits two at a time), kept for the next call. */
+  #viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
+    const known = this.#viewBytes;
+    if (known[0] === bytes) return this.#views[0];
+    if (known[1] === bytes) return this.#views[1];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    known[1] = known[0];
+    this.#views[1] = this.#views[0];
+    known[0] = bytes;
+    this.#views[0] = view;
+    return view;
   }
 
   /**

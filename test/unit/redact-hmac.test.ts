@@ -61,6 +61,31 @@ describe('Hmac32, four lanes at once (queue and flush)', () => {
     for (let i = 0; i < values.length; i++) assert.equal(out.toString('latin1', i * 32, i * 32 + 32), now[i], `value ${i}`);
   });
 
+  it('equals node:crypto when the lanes of a batch read from and write to different buffers, and at odd offsets', () => {
+    const key = 'a-redaction-key-0123456789';
+    const hmac = new Hmac32(key);
+    const values = Array.from({ length: 90 }, (_, i) => `value-${i}-${'x'.repeat(i % 13)}`);
+    // Three inputs and three outputs, each value placed at an offset of its own (reads and writes of four bytes
+    // and two bytes need no alignment).
+    const inputs = [0, 1, 2].map((b) => Buffer.concat(values.filter((_, i) => i % 3 === b).map((v, j) => Buffer.from(`${'-'.repeat(j % 4)}${v}`))));
+    const outs = [0, 1, 2].map(() => Buffer.alloc(40 * 32 + 3, 0x20));
+    const at = [0, 0, 0];
+    const places: { out: Buffer; from: number; value: string }[] = [];
+    values.forEach((value, i) => {
+      const b = i % 3;
+      const j = Math.floor(i / 3);
+      const start = at[b]! + (j % 4);
+      const end = start + Buffer.byteLength(value);
+      at[b] = end;
+      const out = outs[(i + 1) % 3]!;
+      const where = Math.floor(i / 3) * 32 + (i % 3);
+      if (!hmac.queue(inputs[b]!, start, end, out, where)) hmac.digestInto(inputs[b]!, start, end, out, where);
+      places.push({ out, from: where, value });
+    });
+    hmac.flush();
+    for (const { out, from, value } of places) assert.equal(out.toString('latin1', from, from + 32), reference(key, value), value);
+  });
+
   it('queues only values of one block (up to 55 bytes)', () => {
     const hmac = new Hmac32('0123456789abcdef');
     const bytes = Buffer.alloc(56, 0x61);
