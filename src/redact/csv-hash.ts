@@ -114,6 +114,9 @@ class ByteCache {
   /** Per entry: the key's bytes, then its digest. */
   readonly #arena = new Uint8Array(ARENA_BYTES);
   readonly #arenaView = new DataView(this.#arena.buffer);
+  /** The bytes {@link find} read last, and a view of them. */
+  #bytesOf: Uint8Array = EMPTY;
+  #bytesView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
   /** The output buffer {@link copy} wrote to last, and a view of it. */
   #outOf: Uint8Array = EMPTY;
   #outView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
@@ -162,11 +165,23 @@ class ByteCache {
 
   /** The entry of `bytes[start, end)`, or -1 (then `#slot` is the free slot where it would go). */
   #find(bytes: Uint8Array, start: number, end: number): number {
-    // FNV-1a over the bytes.
+    if (bytes !== this.#bytesOf) {
+      this.#bytesOf = bytes;
+      this.#bytesView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const words = this.#bytesView;
+    // Four bytes at a time, each word mixed in, then FNV-1a over the bytes left.
     let hash = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      hash = Math.imul(hash ^ words.getInt32(i), 0x9e3779b1);
+      hash ^= hash >>> 15;
+    }
+    for (; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    hash ^= hash >>> 16;
     const slots = this.#slots;
     const arena = this.#arena;
+    const arenaWords = this.#arenaView;
     const length = end - start;
     let slot = hash & (SLOTS - 1);
     for (;;) {
@@ -174,9 +189,10 @@ class ByteCache {
       if (entry === -1) break;
       if (this.#keyHash[entry] === hash && this.#keyLength[entry] === length) {
         const keyAt = this.#keyAt[entry]!;
-        let i = 0;
-        while (i < length && arena[keyAt + i] === bytes[start + i]) i++;
-        if (i === length) return entry;
+        let k = 0;
+        while (k + 4 <= length && arenaWords.getInt32(keyAt + k) === words.getInt32(start + k)) k += 4;
+        while (k < length && arena[keyAt + k] === bytes[start + k]) k++;
+        if (k === length) return entry;
       }
       slot = (slot + 1) & (SLOTS - 1);
     }
