@@ -20,6 +20,8 @@
  *   --read-chunk BYTES read size of the source file (default 64 KiB, about what a COPY stream hands over)
  *   --redact           with redaction rules on the CSV collectors (bench/redact.ts); --verify is skipped then
  *   --wide             four big unsliced tables at once (bench/collectors-wide): N MiB each, 4N in all
+ *   --io               the I/O-bound job of bench/io.ts (at `concurrency` 1 and 4, or only at --concurrency K);
+ *                      --trace adds when each collector started and returned, and the CLI's own time around them
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -59,6 +61,7 @@ const { values } = parseArgs({
     cli: { type: 'string' },
     redact: { type: 'boolean', default: false },
     io: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
     mixed: { type: 'boolean', default: false },
     wide: { type: 'boolean', default: false },
     concurrency: { type: 'string' },
@@ -236,7 +239,8 @@ const mib = (bytes: number): string => fmt(bytes / MIB);
 async function main(): Promise<void> {
   build();
   if (values.io) {
-    process.stdout.write(`${(await ioBench(CLI, OUT)).join('\n')}\n`);
+    const only = values.concurrency === undefined ? undefined : [Number(values.concurrency)];
+    process.stdout.write(`${(await ioBench(CLI, OUT, only, values.trace)).join('\n')}\n`);
     return;
   }
   mkdirSync(join(OUT, 'data'), { recursive: true });

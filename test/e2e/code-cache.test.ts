@@ -51,6 +51,21 @@ describe('the code cache of the bundled CLI', () => {
     assert.deepEqual((await entries()).map((name) => name.replace(/^.*-/, '')), ['list.bin', 'state.bin']);
   });
 
+  it("gather's entry is taken by the next gather: the lean heap's flags are set before the bundle is compiled", async () => {
+    // V8 keys an entry by its flags; gather sets keepHeapLean's (src/memory.ts) during the run, so an entry written at
+    // exit under other flags than the bin's at start would be rejected and written again at every run.
+    const gather = async (): Promise<void> => {
+      const result = await cli(['gather', '--json'], { cwd: project.dir, env: fixture.env() });
+      assert.equal(result.code, 0, result.stderr);
+    };
+    await gather();
+    const entry = (await entries()).find((name) => name.endsWith('-gather.bin'));
+    assert.ok(entry !== undefined, `a gather entry: ${(await entries()).join(', ')}`);
+    const written = await readFile(join(cache, 'v8', entry));
+    await gather();
+    assert.deepEqual(await readFile(join(cache, 'v8', entry)), written, 'an accepted entry is not written again');
+  });
+
   it('a damaged entry is not used and is written again; entries of another build go', async () => {
     const first = await run(['list', '--json']);
     const [entry] = await entries();
