@@ -5,13 +5,19 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { AppError, usageError } from '../errors.js';
 import type { Packager } from '../packager.js';
-import { shippingProblem, unsafeShippingProblem, validateShipConfig } from '../ship/settings.js';
+
+/**
+ * The ship settings' checks, loaded only by runs that ship: they bring Node's http, https, tls and net modules
+ * (and the proxy agents), which a dry run never uses (start-up time; `npm run bench -- --io`).
+ */
+const shipSettings = (): Promise<typeof import('../ship/settings.js')> => import('../ship/settings.js');
 
 /** `--output` and `tmpDir` must be writable directories (or creatable): exit 2, right after the configuration (§7). */
 export { checkLocations } from '../config/locations.js';
 
 /** Usage problems of `ship.*` (credentials over plain http, unreadable PEM files…): exit 2. */
-export function checkShipSettings(config: ResolvedConfig): void {
+export async function checkShipSettings(config: ResolvedConfig): Promise<void> {
+  const { validateShipConfig } = await shipSettings();
   const problems = validateShipConfig(config.ship, config.configFile ?? 'the configuration');
   if (problems.length > 0) throw usageError(problems.join('; '));
 }
@@ -30,6 +36,7 @@ export async function checkAllowed(
     throw new AppError('NOT_CONFIGURED', `the license is not valid (packager ${packager.file}); ${options.nothing}`);
   }
   if (!options.shipping) return;
+  const { shippingProblem, unsafeShippingProblem } = await shipSettings();
   // A packager's isShippingConfigured() replaces the check for missing pieces; over HTTP, a placeholder URL or
   // credentials in clear text still stop the run (a custom ship() transport uses neither).
   const problem = packager?.isShippingConfigured

@@ -162,7 +162,7 @@ async function checkShipping({ config, packager, version }: Setup, signal: Abort
     detail: null,
   });
   try {
-    if (transport === 'http') checkShipSettings(config);
+    if (transport === 'http') await checkShipSettings(config);
   } catch (err) {
     return notChecked(true, messageOf(err), 'not checked: the ship settings are not usable');
   }

@@ -67,7 +67,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
   checkPositions(state, now, coordination ? store.describe() : `state file ${store.describe()}`);
   resolveRunWindow({ ...(since ? { since } : {}), ...(until ? { until } : {}), now, state });
   if (mode === 'ship') {
-    checkShipSettings(config);
+    await checkShipSettings(config);
     await store.checkWritable?.();
   }
   await checkAllowed(config, packager, { shipping: mode === 'ship', nothing: 'nothing was gathered' });

@@ -26,7 +26,7 @@ export async function shipCommand(files: string[], flags: ShipFlags, out: Output
   const startedAt = Date.now();
   const { config, packager, logger, version, progress } = await setup(flags, out, { progress: true });
   recorder?.useConfig(config);
-  checkShipSettings(config);
+  await checkShipSettings(config);
   // Every file is checked before the first upload: a typo should not leave half the list shipped.
   const infos: { path: string; info: ShipInfo }[] = [];
   for (const file of files) {
