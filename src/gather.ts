@@ -172,7 +172,6 @@ class GatherRun {
       since: this.window.since,
       until: this.window.until,
       gzipLevel: config.gzipLevel,
-      workDir: files.dir,
       signal: this.control.shipSignal,
       writing: files.writing,
       shipper: mode === 'ship' ? shipper : undefined,

@@ -1,8 +1,8 @@
 /**
- * Closing a tarball: its fixed members are written beside the data, then the `.tar.gz` (contract §3).
+ * Closing a tarball: the `.tar.gz` of the data members and its fixed members (contract §3). The fixed members
+ * are small and made here, so they go in from memory: no staging files to write, read back and remove while
+ * the run's last tarballs close.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { writeTarball, type DeflatedSegment } from './write-tarball.js';
 import { CONFIG_FILE, MANIFEST_FILE, STATUS_FILE, manifestJson, statusCsv, type StatusRow } from './members.js';
 
@@ -17,8 +17,6 @@ export interface CloseInput {
   /** Tar entries' mtime: the run's `until`. */
   mtime: Date;
   gzipLevel: number;
-  /** Where the fixed members are staged (a directory of the run's temporary tree). */
-  workDir: string;
   signal?: AbortSignal;
 }
 
@@ -30,18 +28,13 @@ export interface ClosedTarball {
 
 /** Writes the tarball: data members, `config.json`, `data_collection_status.csv`, `manifest.json`, in that order. */
 export async function closeTarball(input: CloseInput): Promise<ClosedTarball> {
-  const stage = await mkdtemp(join(input.workDir, 'fixed-'));
-  const statusFile = join(stage, STATUS_FILE);
-  const manifestFile = join(stage, MANIFEST_FILE);
-  await writeFile(statusFile, statusCsv(input.rows), { mode: 0o600 });
-  await writeFile(manifestFile, manifestJson(input.members, input.config.version), { mode: 0o600 });
   const written = await writeTarball({
     path: input.path,
     members: [
       ...input.members.map((m) => ({ name: m.name, file: m.file, deflated: m.deflated })),
       { name: CONFIG_FILE, file: input.config.file },
-      { name: STATUS_FILE, file: statusFile },
-      { name: MANIFEST_FILE, file: manifestFile },
+      { name: STATUS_FILE, bytes: Buffer.from(statusCsv(input.rows), 'utf8') },
+      { name: MANIFEST_FILE, bytes: Buffer.from(manifestJson(input.members, input.config.version), 'utf8') },
     ],
     mtime: input.mtime,
     gzipLevel: input.gzipLevel,

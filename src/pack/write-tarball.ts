@@ -28,6 +28,7 @@ import { crc32, crc32Combine } from './crc.js';
 
 /** A member to pack: its name in the tarball (without `./`) and the file holding its bytes. */
 export interface TarballMemberFile {
+  bytes?: never;
   /** e.g. `jobs.csv`; the tar entry is `./jobs.csv`. No `/`. */
   name: string;
   file: string;
@@ -37,6 +38,18 @@ export interface TarballMemberFile {
    */
   deflated?: DeflatedSegment | undefined;
 }
+
+/** A small member whose bytes are in memory (a tarball's status rows and manifest): nothing to stage on disk. */
+export interface TarballMemberBytes {
+  /** e.g. `manifest.json`; the tar entry is `./manifest.json`. No `/`. */
+  name: string;
+  bytes: Buffer;
+  file?: never;
+  deflated?: never;
+}
+
+/** A member to pack: from a file on disk, or from bytes in memory. */
+export type TarballMemberSpec = TarballMemberFile | TarballMemberBytes;
 
 /** A member's tar segment (header, bytes, padding) as raw deflate data ending in a sync flush. */
 export interface DeflatedSegment {
@@ -58,7 +71,7 @@ export interface TarballSpec {
   /** Final path of the tarball; it must not exist yet. */
   path: string;
   /** Members in tar order. */
-  members: readonly TarballMemberFile[];
+  members: readonly TarballMemberSpec[];
   /** mtime of every entry (the run's `until`), in whole seconds. */
   mtime: Date;
   /** gzip level 1–9. */
@@ -178,7 +191,7 @@ class TarSource implements BlockSource {
   /** True once the last byte of the stream was handed out. */
   done = false;
   readonly #path: string;
-  readonly #entries: (TarballMemberFile & TarballMember)[];
+  readonly #entries: (TarballMemberSpec & TarballMember)[];
   readonly #mtime: Date;
   #index = -1;
   /** Bytes of the current piece still to hand out: a header, zero padding or the end blocks. */
@@ -191,7 +204,7 @@ class TarSource implements BlockSource {
   readonly #end: boolean;
 
   /** `end`: the archive's two zero blocks follow the entries (false for a piece of an archive). */
-  constructor(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date, end = true) {
+  constructor(path: string, entries: (TarballMemberSpec & TarballMember)[], mtime: Date, end = true) {
     this.#path = path;
     this.#entries = entries;
     this.#mtime = mtime;
@@ -242,6 +255,12 @@ class TarSource implements BlockSource {
       return;
     }
     this.#fixed = entryHeader(entry.name, entry.size, this.#mtime);
+    if (entry.bytes !== undefined) {
+      // In memory: header, bytes and padding are handed out as they are.
+      const padding = (TAR_BLOCK - (entry.size % TAR_BLOCK)) % TAR_BLOCK;
+      this.#fixed = Buffer.concat([this.#fixed, entry.bytes, ZEROS.subarray(0, padding)]);
+      return;
+    }
     this.#file = await open(entry.file, 'r').catch((err: unknown) => {
       throw this.#cannot(entry, err);
     });
@@ -261,13 +280,14 @@ class TarSource implements BlockSource {
     return bytesRead;
   }
 
-  #cannot(entry: TarballMemberFile, err: unknown): TarballError {
-    return new TarballError(`cannot pack ${entry.file} as ${entry.name} into ${this.#path}: ${messageOf(err)}`, { cause: err });
+  // Only members read from a file get here.
+  #cannot(entry: TarballMemberSpec, err: unknown): TarballError {
+    return new TarballError(`cannot pack ${entry.file ?? ''} as ${entry.name} into ${this.#path}: ${messageOf(err)}`, { cause: err });
   }
 
-  #changed(entry: TarballMemberFile): TarballError {
+  #changed(entry: TarballMemberSpec): TarballError {
     return new TarballError(
-      `cannot pack ${entry.file} as ${entry.name} into ${this.#path}: it changed size while being packed; nothing may write to it then`,
+      `cannot pack ${entry.file ?? ''} as ${entry.name} into ${this.#path}: it changed size while being packed; nothing may write to it then`,
     );
   }
 }
@@ -361,9 +381,9 @@ class GrowingSource implements BlockSource {
 type Part = { kind: 'raw'; source: TarSource } | { kind: 'deflated'; segment: DeflatedSegment };
 
 /** Cuts the archive into parts: runs of entries deflated now, and segments deflated ahead; the end blocks last. */
-function partsOf(path: string, entries: (TarballMemberFile & TarballMember)[], mtime: Date): Part[] {
+function partsOf(path: string, entries: (TarballMemberSpec & TarballMember)[], mtime: Date): Part[] {
   const parts: Part[] = [];
-  let run: (TarballMemberFile & TarballMember)[] = [];
+  let run: (TarballMemberSpec & TarballMember)[] = [];
   for (const entry of entries) {
     if (entry.deflated !== undefined && entry.deflated.size === entry.size) {
       if (run.length > 0) parts.push({ kind: 'raw', source: new TarSource(path, run, mtime, false) });
@@ -798,7 +818,7 @@ function entryHeader(name: string, size: number, mtime: Date): Buffer {
   return needsPax ? Buffer.concat([new Pax({ path, size }).encode(), block]) : block;
 }
 
-function checkNames(path: string, members: readonly TarballMemberFile[]): void {
+function checkNames(path: string, members: readonly TarballMemberSpec[]): void {
   const seen = new Set<string>();
   for (const { name } of members) {
     if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
@@ -809,7 +829,8 @@ function checkNames(path: string, members: readonly TarballMemberFile[]): void {
   }
 }
 
-async function memberSize(path: string, member: TarballMemberFile): Promise<number> {
+async function memberSize(path: string, member: TarballMemberSpec): Promise<number> {
+  if (member.bytes !== undefined) return member.bytes.length;
   const info = await stat(member.file).catch((err: unknown) => {
     throw new TarballError(`cannot pack ${member.file} as ${member.name} into ${path}: ${messageOf(err)}`, { cause: err });
   });

@@ -17,6 +17,12 @@ import type { CollectedFile } from '../collect/run.js';
 const AHEAD_MIN_BYTES = 256 * 1024;
 /** A file being written is deflated as it grows once a whole deflate block of it is final. */
 const GZIP_BLOCK_AHEAD = 512 * 1024;
+/**
+ * Files smaller than this (a few deflate blocks) are deflated at once, not behind the files before them: the
+ * shared deflate slots bound what runs and what it holds anyway, and a run whose collectors each write a MiB
+ * (`npm run bench -- --io`) would otherwise deflate the last ones one after the other once they all returned.
+ */
+const AHEAD_AT_ONCE_BYTES = 4 * GZIP_BLOCK_AHEAD;
 
 export interface AheadOptions {
   /** Where the deflated segments are kept until their tarball is written. */
@@ -26,6 +32,8 @@ export interface AheadOptions {
   mtime: Date;
   signal: AbortSignal;
   minBytes?: number;
+  /** How a finished file is deflated (a test's stand-in); {@link deflateMember} by default. */
+  deflate?: typeof deflateMember;
 }
 
 export class DeflateAhead {
@@ -34,7 +42,10 @@ export class DeflateAhead {
   private readonly releasing = new Set<Promise<void>>();
   private made: Promise<void> | null = null;
   private count = 0;
-  /** One file at a time: a file's blocks already use every deflate slot, and more at once only cost memory. */
+  /**
+   * Big files one at a time: a big file's blocks already use every deflate slot, and more at once only cost
+   * memory (and finish each of them later). Small ones go at once.
+   */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: AheadOptions) {}
@@ -44,17 +55,18 @@ export class DeflateAhead {
     for (const file of files) {
       if (file.size < (this.options.minBytes ?? AHEAD_MIN_BYTES) || this.segments.has(file.file)) continue;
       const out = join(this.options.dir, `${this.count++}.deflate`);
-      const segment = this.tail
+      const small = file.size < AHEAD_AT_ONCE_BYTES;
+      const segment = (small ? Promise.resolve() : this.tail)
         .then(() => this.dir())
         .then(() =>
-          deflateMember({ name: file.name, file: file.file, mtime: this.options.mtime, gzipLevel: this.options.gzipLevel, out, signal: this.options.signal }),
+          (this.options.deflate ?? deflateMember)({ name: file.name, file: file.file, mtime: this.options.mtime, gzipLevel: this.options.gzipLevel, out, signal: this.options.signal }),
         )
         .catch(async () => {
           await rm(out, { force: true }).catch(() => undefined);
           return null;
         });
       this.segments.set(file.file, segment);
-      this.tail = segment;
+      if (!small) this.tail = segment;
     }
   }
 

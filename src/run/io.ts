@@ -26,7 +26,6 @@ export interface TarballIoOptions {
   since: Date | null;
   until: Date;
   gzipLevel: number;
-  workDir: string;
   signal: AbortSignal;
   /** Paths being written now, for the last-resort cleanup of a process that exits mid-write. */
   writing: Set<string>;
@@ -50,7 +49,6 @@ export function tarballIo(options: TarballIoOptions): TarballIo {
         rows: job.rows,
         mtime: options.until,
         gzipLevel: options.gzipLevel,
-        workDir: options.workDir,
         signal,
       });
       options.onEvent?.({ type: 'tarball-written', path: job.path, bytes: closed.bytes });

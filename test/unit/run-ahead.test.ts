@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { CsvFileSplitter } from '../../src/collect/csv-splitter.js';
 import { watchFinishedFiles } from '../../src/collect/finished.js';
 import { DeflateAhead } from '../../src/run/ahead.js';
+import type { DeflatedSegment } from '../../src/pack/write-tarball.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -187,5 +188,48 @@ describe('DeflateAhead for one collection', () => {
     await ahead.drain();
     assert.equal(ahead.segmentOf(file), undefined);
     assert.deepEqual(await readdir(join(dir, 'ahead')).catch(() => []), []);
+  });
+});
+
+describe('DeflateAhead across collections', () => {
+  const MIB = 1024 * 1024;
+  /** A stand-in for deflateMember that records what it was asked to deflate; `hold` files wait for `release`. */
+  function recordingDeflate(hold: Set<string>) {
+    const asked: string[] = [];
+    const waiting = new Map<string, () => void>();
+    const askedFor = new Map<string, () => void>();
+    const deflate = async (spec: { file: string; out: string }): Promise<DeflatedSegment> => {
+      asked.push(spec.file);
+      askedFor.get(spec.file)?.();
+      if (hold.has(spec.file)) await new Promise<void>((resolve) => waiting.set(spec.file, resolve));
+      return { file: spec.out, crc: 0, length: 0, size: 0 };
+    };
+    /** Resolves once `file` was asked for. */
+    const whenAsked = (file: string): Promise<void> =>
+      asked.includes(file) ? Promise.resolve() : new Promise((resolve) => askedFor.set(file, resolve));
+    return { asked, deflate, whenAsked, release: (file: string) => waiting.get(file)?.() };
+  }
+
+  it('deflates a small file at once, not behind a big one; big files one at a time', { timeout: 30_000 }, async () => {
+    const dir = await fresh();
+    const big = join(dir, 'big.csv');
+    const big2 = join(dir, 'big2.csv');
+    const small = join(dir, 'small.csv');
+    const fake = recordingDeflate(new Set([big, big2]));
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, deflate: fake.deflate as never });
+    ahead.start([
+      { name: 'big.csv', file: big, size: 64 * MIB },
+      { name: 'big2.csv', file: big2, size: 64 * MIB },
+    ]);
+    ahead.start([{ name: 'small.csv', file: small, size: MIB }]);
+    // The big one is still being deflated (held); the small one, started after both, is done all the same.
+    assert.ok(await ahead.segmentOf(small));
+    assert.deepEqual(fake.asked.filter((f) => f !== small), [big], 'the second big file waits for the first');
+    fake.release(big);
+    await ahead.segmentOf(big);
+    await fake.whenAsked(big2);
+    fake.release(big2);
+    await ahead.drain();
+    assert.deepEqual(fake.asked.sort(), [big, big2, small].sort());
   });
 });

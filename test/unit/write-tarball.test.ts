@@ -101,6 +101,26 @@ describe('writeTarball', () => {
     assert.ok(Math.abs(gz.length - single) / single < 0.0025, `${gz.length} bytes vs ${single} as one stream`);
   });
 
+  it('packs members given as bytes in memory beside members from files, the same as from files', async () => {
+    const dir = freshDir();
+    const contents = {
+      'jobs.csv': csvText(0, 20_000),
+      'config.json': '{"product":"example"}',
+      'data_collection_status.csv': 'collection_start_timestamp,since,until,file_name,status,elapsed\n',
+      'manifest.json': `{"${'k'.repeat(120)}.csv":"1.0"}`,
+    };
+    const fromFiles = stage(join(dir, 'files'), contents);
+    const mixed = fromFiles.map((m, i) => (i % 2 === 1 ? { name: m.name, bytes: readFileSync(m.file) } : m));
+    const [a, b] = [join(dir, 'files.tar.gz'), join(dir, 'mixed.tar.gz')];
+    const written = await writeTarball({ path: a, members: fromFiles, mtime, gzipLevel: 6 });
+    assert.deepEqual(await writeTarball({ path: b, members: mixed, mtime, gzipLevel: 6 }), written);
+    assert.deepEqual(readFileSync(b), readFileSync(a));
+    const out = join(dir, 'extracted');
+    mkdirSync(out);
+    tarCli('-xzf', b, '-C', out);
+    for (const [name, content] of Object.entries(contents)) assert.deepEqual(readFileSync(join(out, name)), Buffer.from(content));
+  });
+
   it('writes many tarballs at once, sharing the compression slots, each with its own bytes', async () => {
     const dir = freshDir();
     const jobs = Array.from({ length: 6 }, (_, i) => {
