@@ -58,8 +58,12 @@ function readGraph(dir: string, entry: string): Graph | null {
   }
 }
 
-/** Whether the graph's sources and `node_modules` folders are as they were when it was recorded. */
-function unchanged(graph: Graph): boolean {
+/**
+ * Whether the graph's sources and `node_modules` folders are as they were when it was recorded. `folders` keeps
+ * what was found of each folder for the graphs checked together (every collector of a directory shares most of
+ * its folders: one look each, not one per collector).
+ */
+function unchanged(graph: Graph, folders = new Map<string, boolean>()): boolean {
   for (const { path, sha256: expected } of graph.modules) {
     let source: string;
     try {
@@ -70,7 +74,9 @@ function unchanged(graph: Graph): boolean {
     if (sha256(source) !== expected) return false;
   }
   for (const [folder, had] of Object.entries(graph.nodeModules)) {
-    if (isDirectory(join(folder, 'node_modules')) !== had) return false;
+    let has = folders.get(folder);
+    if (has === undefined) folders.set(folder, (has = isDirectory(join(folder, 'node_modules'))));
+    if (has !== had) return false;
   }
   return true;
 }
@@ -92,10 +98,11 @@ export function directUrls(files: readonly string[], env: NodeJS.ProcessEnv = pr
   if (dir === null || files.length === 0) return null;
   const { self, postgres } = selfUrls();
   const urls = new Map<string, string>();
+  const folders = new Map<string, boolean>();
   for (const file of files) {
     const graph = readGraph(dir, file);
     if (graph?.entry == null || graph.self !== self || graph.postgres !== postgres || !existsSync(graph.entry)) return null;
-    if (!unchanged(graph)) return null;
+    if (!unchanged(graph, folders)) return null;
     urls.set(file, pathToFileURL(graph.entry).href);
   }
   return urls;
