@@ -110,26 +110,30 @@ export async function loadCollectors(dir: string, options: LoadOptions = {}): Pr
   // Loaded through the hooks already (a packager, say): so are the collectors, or a helper would be two modules;
   // relocating them would then be of no use either.
   const mayGoDirect = options.direct === true && !moduleHooksRegistered();
-  let direct = mayGoDirect ? directUrls(files) : null;
-  const imported = async (file: string, label: string): Promise<Record<string, unknown>> => {
-    const importOptions = { timeoutMs: options.timeoutMs, label };
-    const directUrl = direct?.get(file);
-    if (directUrl === undefined) return importUserModule(file, importOptions);
-    try {
-      return await importUserModule(file, { ...importOptions, directUrl });
-    } catch (err) {
-      // A module that could not be linked (a package it imports changed) ran no code: the hooks load it and say why.
-      if (!isLinkError(err)) throw err;
-      direct = null;
-      return importUserModule(file, importOptions);
-    }
-  };
-  for (const file of files) {
-    const label = `collector module ${shownPath(file)}`;
+  const direct = mayGoDirect ? directUrls(files) : null;
+  let throughHooks = direct === null;
+  const load = (file: string, directUrl: string | undefined): Promise<{ value: Record<string, unknown>; problems: string[] }> =>
+    recordingDefinitionProblems(() =>
+      importUserModule(file, { timeoutMs: options.timeoutMs, label: `collector module ${shownPath(file)}`, ...(directUrl === undefined ? {} : { directUrl }) }),
+    );
+  // Every module starts loading at once (start-up time: one's file is read while another compiles; `npm run
+  // bench -- --io`); each is contained and records its own definition problems. What they gave is taken in
+  // file order, and the first one that failed in that order is the one reported.
+  const loads = files.map((file) => load(file, direct?.get(file)));
+  for (const pending of loads) pending.catch(() => undefined); // each is awaited below, in order
+  for (const [i, file] of files.entries()) {
     let namespace: Record<string, unknown>;
     let problems: string[];
     try {
-      ({ value: namespace, problems } = await recordingDefinitionProblems(() => imported(file, label)));
+      try {
+        ({ value: namespace, problems } = await loads[i]!);
+      } catch (err) {
+        // A relocated module that could not be linked (a package it imports changed) ran no code: the hooks load
+        // it and say why; the modules are relocated again afterwards.
+        if (throughHooks || !isLinkError(err)) throw err;
+        throughHooks = true;
+        ({ value: namespace, problems } = await load(file, undefined));
+      }
     } catch (err) {
       throw usageError(`collector module ${file} failed to load: ${describeThrown(err)}`, err);
     }
@@ -143,7 +147,7 @@ export async function loadCollectors(dir: string, options: LoadOptions = {}): Pr
       loaded.push({ collector: value, file, exportName });
     }
   }
-  if (mayGoDirect && direct === null && mayRelocate(files)) await relocate(files);
+  if (mayGoDirect && throughHooks && mayRelocate(files)) await relocate(files);
   checkCollectorSet(loaded, dir);
   return loaded;
 }

@@ -1,6 +1,7 @@
 /**
  * The collector API that collector modules import (contract §2).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { didYouMean } from './suggest.js';
 import { userFrame } from './where.js';
@@ -99,19 +100,20 @@ export class CollectorDefinitionError extends Error {
 }
 
 /**
- * While the loader imports a module, `register()` records problems here instead of throwing at the first one,
- * so that a module with several bad definitions is reported whole. Loading is sequential: one list at a time.
+ * While the loader imports a module, `register()` records problems in the module's list instead of throwing at
+ * the first one, so that a module with several bad definitions is reported whole. Modules load at once, each
+ * with its own list: the list is the one of the load `register()` is called from (its async context).
  */
-let recording: string[] | null = null;
+const recordings = new AsyncLocalStorage<{ problems: string[]; open: boolean }>();
 
 /** Runs `load` with `register()` recording its problems; returns them (each one line, with the line number). */
 export async function recordingDefinitionProblems<T>(load: () => Promise<T>): Promise<{ value: T; problems: string[] }> {
-  const problems: string[] = [];
-  recording = problems;
+  const recording = { problems: [] as string[], open: true };
   try {
-    return { value: await load(), problems };
+    return { value: await recordings.run(recording, load), problems: recording.problems };
   } finally {
-    recording = null;
+    // A register() call that comes later from something the module started (a timer) throws, as outside a load.
+    recording.open = false;
   }
 }
 
@@ -129,9 +131,10 @@ export function register(meta: CollectorMeta, fn: CollectorFunction): Collector 
   if (problems.length > 0) {
     const where = meta !== null && typeof meta === 'object' && typeof meta.key === 'string' ? `collector "${meta.key}"` : 'collector';
     const message = `${where}: ${problems.join(', ')}`;
-    if (recording === null) throw new CollectorDefinitionError(message);
+    const recording = recordings.getStore();
+    if (recording?.open !== true) throw new CollectorDefinitionError(message);
     const frame = userFrame(new Error().stack);
-    recording.push(frame ? `line ${frame.line}: ${message}` : message);
+    recording.problems.push(frame ? `line ${frame.line}: ${message}` : message);
     return INVALID as unknown as Collector;
   }
   const format = meta.format ?? 'json';

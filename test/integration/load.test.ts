@@ -111,3 +111,38 @@ test('problems are usage errors naming the file and the key', async () => {
     }
   }
 });
+
+/** A promise shared by the modules of a test, made by whichever module runs first: `await GATE.p` waits, `GATE.r()` opens. */
+const gate = (name: string): string =>
+  `const GATE = (globalThis[${JSON.stringify(name)}] ??= (() => { let r; const p = new Promise((resolve) => { r = resolve; }); return { p, r }; })());\n`;
+
+test('modules load at once: one whose top-level code waits for another module loads', async (t) => {
+  const ws = await workspace();
+  t.after(() => ws.cleanup());
+  // a.mjs (first by name) waits at its top level for b.mjs's top-level code: loading one module after the other,
+  // a.mjs would wait until its load timed out.
+  await ws.write('a.mjs', HEADER + gate('__acLoadTestA') + CONFIG + `await GATE.p;\n` + json('a'));
+  await ws.write('b.mjs', HEADER + gate('__acLoadTestA') + `GATE.r();\n` + json('b'));
+  const loaded = await loadCollectors(ws.collectors, { timeoutMs: 60_000 });
+  assert.deepEqual(loaded.map((l) => `${l.file.split('/').at(-1)}#${l.exportName}`), ['a.mjs#a', 'a.mjs#config', 'b.mjs#b']);
+});
+
+test('modules loading at once each report their own definition problems; the first file in order is named', async (t) => {
+  const ws = await workspace();
+  t.after(() => ws.cleanup());
+  // b.mjs's bad definitions come while a.mjs still loads (a.mjs waits for b.mjs): they are b.mjs's, not a.mjs's.
+  await ws.write('a.mjs', HEADER + gate('__acLoadTestB') + CONFIG + `await GATE.p;\n` + json('x', 'x', ', slice: 1'));
+  await ws.write('b.mjs', HEADER + gate('__acLoadTestB') + json('y', 'manifest') + `GATE.r();\n` + json('z', 'jobs_full'));
+  await assert.rejects(loadCollectors(ws.collectors, { timeoutMs: 60_000 }), (err: AppError) => {
+    assert.equal(err.code, 'USAGE');
+    assert.match(err.message, /^collector module .*a\.mjs: line 5: collector "x": unknown field "slice"/);
+    assert.doesNotMatch(err.message, /manifest|_full/);
+    return true;
+  });
+  // The same b.mjs after a good a.mjs (modules are cached by path: another folder).
+  const other = await workspace();
+  t.after(() => other.cleanup());
+  await other.write('a.mjs', HEADER + CONFIG + json('x'));
+  await other.write('b.mjs', HEADER + gate('__acLoadTestC') + json('y', 'manifest') + `GATE.r();\n` + json('z', 'jobs_full'));
+  await assert.rejects(loadCollectors(other.collectors, { timeoutMs: 60_000 }), /collector module .*b\.mjs has 2 problems: line 3: collector "manifest".*; line 5: collector "jobs_full"/);
+});

@@ -216,7 +216,7 @@ describe('DeflateAhead across collections', () => {
     const big2 = join(dir, 'big2.csv');
     const small = join(dir, 'small.csv');
     const fake = recordingDeflate(new Set([big, big2]));
-    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, deflate: fake.deflate as never });
+    const ahead = new DeflateAhead({ dir: join(dir, 'ahead'), gzipLevel: 6, mtime: MTIME, signal: new AbortController().signal, deflate: fake.deflate });
     ahead.start([
       { name: 'big.csv', file: big, size: 64 * MIB },
       { name: 'big2.csv', file: big2, size: 64 * MIB },
