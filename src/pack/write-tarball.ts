@@ -28,7 +28,6 @@ import { crc32, crc32Combine } from './crc.js';
 
 /** A member to pack: its name in the tarball (without `./`) and the file holding its bytes. */
 export interface TarballMemberFile {
-  bytes?: never;
   /** e.g. `jobs.csv`; the tar entry is `./jobs.csv`. No `/`. */
   name: string;
   file: string;
@@ -37,6 +36,8 @@ export interface TarballMemberFile {
    * deflated again (used only when the file still has the size it had then).
    */
   deflated?: DeflatedSegment | undefined;
+  /** Not in memory (see {@link TarballMemberBytes}). */
+  bytes?: never;
 }
 
 /** A small member whose bytes are in memory (a tarball's status rows and manifest): nothing to stage on disk. */
