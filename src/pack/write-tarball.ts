@@ -103,7 +103,7 @@ const ZEROS = Buffer.alloc(2 * TAR_BLOCK);
  * were 12 % slower end to end, 1 and 2 MiB no faster. Priming with the previous 32 KiB keeps the size within
  * 0.01 % of one deflate stream's.
  */
-const GZIP_BLOCK = 512 * 1024;
+export const GZIP_BLOCK = 512 * 1024;
 /**
  * zlib's memLevel: 9 (a 64 Ki-entry hash table) instead of the default 8. At the same level it finds matches
  * with shorter hash chains: deflate takes about 6 % less CPU on the benchmark table and the output is a little

@@ -6,7 +6,7 @@
  */
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateGrowing, deflateMember, FileGrowth, type DeflatedSegment } from '../pack/write-tarball.js';
+import { deflateGrowing, deflateMember, FileGrowth, GZIP_BLOCK, type DeflatedSegment } from '../pack/write-tarball.js';
 import type { CollectedFile } from '../collect/run.js';
 
 /**
@@ -15,14 +15,12 @@ import type { CollectedFile } from '../collect/run.js';
  * instead of at the end of the run (`npm run bench -- --io`).
  */
 const AHEAD_MIN_BYTES = 256 * 1024;
-/** A file being written is deflated as it grows once a whole deflate block of it is final. */
-const GZIP_BLOCK_AHEAD = 512 * 1024;
 /**
  * Files smaller than this (a few deflate blocks) are deflated at once, not behind the files before them: the
  * shared deflate slots bound what runs and what it holds anyway, and a run whose collectors each write a MiB
  * (`npm run bench -- --io`) would otherwise deflate the last ones one after the other once they all returned.
  */
-const AHEAD_AT_ONCE_BYTES = 4 * GZIP_BLOCK_AHEAD;
+const AHEAD_AT_ONCE_BYTES = 4 * GZIP_BLOCK;
 
 export interface AheadOptions {
   /** Where the deflated segments are kept until their tarball is written. */
@@ -95,7 +93,8 @@ export class DeflateAhead {
         known.growth.grow(size);
         return;
       }
-      if (size < GZIP_BLOCK_AHEAD) return; // a small file is deflated once finished, if it is big enough then
+      // Deflated as it grows once a whole deflate block of it is final; a small file once finished, if big enough then.
+      if (size < GZIP_BLOCK) return;
       const growth = new FileGrowth();
       growth.grow(size);
       const real = realpath(file).then(
