@@ -437,14 +437,22 @@ export async function deflateMember(spec: {
 }): Promise<DeflatedSegment> {
   checkNames(spec.out, [spec]);
   const size = await memberSize(spec.out, spec);
-  const handle = await open(spec.out, 'wx', 0o600);
-  try {
+  return intoNewFile(spec.out, async (handle) => {
     const run = await deflateRun(handle, new TarSource(spec.out, [{ name: spec.name, file: spec.file, size }], spec.mtime, false), spec.gzipLevel, spec.signal, 0, false);
-    await handle.close();
     return { file: spec.out, crc: run.crc, length: run.length, size };
+  });
+}
+
+/** Runs `write` on the new file `out` (mode 0600), then closes it; if anything fails, the file is removed. */
+async function intoNewFile<T>(out: string, write: (handle: FileHandle) => Promise<T>): Promise<T> {
+  const handle = await open(out, 'wx', 0o600);
+  try {
+    const result = await write(handle);
+    await handle.close();
+    return result;
   } catch (err) {
     await handle.close().catch(noop);
-    await rm(spec.out, { force: true }).catch(noop);
+    await rm(out, { force: true }).catch(noop);
     throw err;
   }
 }
@@ -524,21 +532,15 @@ export async function deflateGrowing(
   growth: FileGrowth,
 ): Promise<DeflatedSegment> {
   checkNames(spec.out, [spec]);
-  const handle = await open(spec.out, 'wx', 0o600);
-  try {
+  return intoNewFile(spec.out, async (handle) => {
     const run = await deflateRun(handle, new GrowingSource(spec.out, spec, growth, spec.signal), spec.gzipLevel, spec.signal, 0, false);
-    await handle.close();
     const size = growth.size!;
     const header = entryHeader(spec.name, size, spec.mtime);
     const deflated = await deflateBlock(header, spec.gzipLevel, undefined, false);
     const head = Buffer.from(deflated);
     outputs.give(deflated);
     return { file: spec.out, head, crc: crc32Combine(crc32(header, 0), run.crc, run.length), length: header.length + run.length, size };
-  } catch (err) {
-    await handle.close().catch(noop);
-    await rm(spec.out, { force: true }).catch(noop);
-    throw err;
-  }
+  });
 }
 
 /** Copies a deflated segment into `out` at `position`, through a deflate slot's buffer; returns the new end. */
