@@ -137,6 +137,30 @@ describe('the code cache of the bundled CLI', () => {
     assert.equal(result.stdout, expected);
   });
 
+  it('a run stopped by a usage error writes no entry; the next run that goes through does', async () => {
+    const stopped = await cli(['list', '--collectors', join(project.dir, 'no-such-folder')], { cwd: project.dir, env: fixture.env() });
+    assert.equal(stopped.code, 2, stopped.stderr);
+    assert.deepEqual(await entries(), [], 'an entry of a run that compiled next to nothing would be kept for good');
+    await run(['list', '--json']);
+    assert.deepEqual((await entries()).map((name) => name.replace(/^.*-/, '')), ['list.bin']);
+  });
+
+  it('gather --ship has an entry of its own, beside the dry runs', async () => {
+    // Nothing listens on port 1 of the loopback: the upload fails at once (exit 1), after the whole run.
+    await project.configure({ ship: { url: 'http://127.0.0.1:1/upload', contentType: 'application/vnd.example.test+tgz', auth: 'none', retries: 0 } });
+    try {
+      const shipped = await cli(['gather', '--ship', '--json'], { cwd: project.dir, env: fixture.env() });
+      assert.equal(shipped.code, 1, shipped.stderr);
+      const dry = await cli(['gather', '--json'], { cwd: project.dir, env: fixture.env() });
+      assert.equal(dry.code, 0, dry.stderr);
+    } finally {
+      await project.configure({});
+    }
+    const names = (await entries()).map((name) => name.replace(/^[0-9a-f]{32}-[^-]+-[^-]+-/, ''));
+    assert.ok(names.includes('gather+ship.bin') && names.includes('gather.bin'), names.join(', '));
+    assert.ok(names.includes('gather+ship.got.bin') && !names.includes('gather.got.bin'), names.join(', '));
+  });
+
   it('ANALYTICS_CACHE_DIR=off writes no entry', async () => {
     const off = await run(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' });
     assert.match(off, /"description":"cached"/);
