@@ -243,7 +243,7 @@ class TarSource implements BlockSource {
       const { size } = await this.#file.stat();
       await this.close();
       if (size !== current.size) throw this.#changed(current);
-      const padding = (TAR_BLOCK - (current.size % TAR_BLOCK)) % TAR_BLOCK;
+      const padding = paddingOf(current.size);
       if (padding > 0) {
         this.#fixed = ZEROS.subarray(0, padding);
         return;
@@ -258,8 +258,7 @@ class TarSource implements BlockSource {
     this.#fixed = entryHeader(entry.name, entry.size, this.#mtime);
     if (entry.bytes !== undefined) {
       // In memory: header, bytes and padding are handed out as they are.
-      const padding = (TAR_BLOCK - (entry.size % TAR_BLOCK)) % TAR_BLOCK;
-      this.#fixed = Buffer.concat([this.#fixed, entry.bytes, ZEROS.subarray(0, padding)]);
+      this.#fixed = Buffer.concat([this.#fixed, entry.bytes, ZEROS.subarray(0, paddingOf(entry.size))]);
       return;
     }
     this.#file = await open(entry.file, 'r').catch((err: unknown) => {
@@ -364,7 +363,7 @@ class GrowingSource implements BlockSource {
     const info = this.#file === undefined ? await stat(this.#entry.file) : await this.#file.stat();
     await this.close();
     if (info.size !== size) throw this.#changed();
-    const padding = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
+    const padding = paddingOf(size);
     this.#padding = ZEROS.subarray(0, padding);
     if (padding === 0) this.done = true;
   }
@@ -819,6 +818,11 @@ function entryHeader(name: string, size: number, mtime: Date): Buffer {
   const needsPax = new Header({ path, mode: 0o644, uid: 0, gid: 0, size, mtime, type: 'File' }).encode(block);
   // A name over 100 bytes (or a member over 8 GiB) also goes into a pax extended header before the entry.
   return needsPax ? Buffer.concat([new Pax({ path, size }).encode(), block]) : block;
+}
+
+/** Zero bytes after a member of `size` bytes, up to the next tar block. */
+function paddingOf(size: number): number {
+  return (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
 }
 
 function checkNames(path: string, members: readonly TarballMemberSpec[]): void {
