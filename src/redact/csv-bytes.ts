@@ -12,6 +12,7 @@
 import { isAscii } from 'node:buffer';
 import type { CsvOut } from './csv-out.js';
 import { DROP, HASH, KEEP, MASK, quoteField, type CsvPlan } from './csv-plan.js';
+import { LastView } from './last-view.js';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -64,10 +65,9 @@ export class ByteRecords {
   readonly #hashed: Int32Array;
   /** Per masked column whose masks require one character only: that byte in each of four (0: other columns). */
   readonly #only: Int32Array;
-  #viewOf: Buffer | undefined;
-  #viewIs: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  #outViewOf: Buffer | undefined;
-  #outViewIs: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** Views of the input and of the output buffer, for words. */
+  readonly #inWords = new LastView();
+  readonly #outWords = new LastView();
 
   constructor(plan: CsvPlan, out: CsvOut) {
     this.#plan = plan;
@@ -142,8 +142,8 @@ export class ByteRecords {
     const stop = Math.min(end, p + (buf.length - at) - this.#slack);
     // Four bytes at a time where none of them is below the comma (none is `"`, `,`, CR or LF then).
     const words = stop - 4;
-    const from = this.#view(src);
-    const to = this.#outView(buf);
+    const from = this.#inWords.of(src);
+    const to = this.#outWords.of(buf);
     const hashed = this.#hashed;
     let hashes = 0;
     let next = -1;
@@ -236,24 +236,6 @@ export class ByteRecords {
     out.at = at;
     for (let h = 0; h < hashes * 4; h += 4) plan.hashes[hashed[h]!]!.write(src, hashed[h + 1]!, hashed[h + 2]!, buf, hashed[h + 3]!, false);
     return next;
-  }
-
-  /** A view of `bytes` for reading words, made once per buffer. */
-  #view(bytes: Buffer): DataView<ArrayBufferLike> {
-    if (bytes !== this.#viewOf) {
-      this.#viewOf = bytes;
-      this.#viewIs = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    return this.#viewIs;
-  }
-
-  /** A view of the output buffer `buf` for writing words, made once per buffer. */
-  #outView(buf: Buffer): DataView<ArrayBufferLike> {
-    if (buf !== this.#outViewOf) {
-      this.#outViewOf = buf;
-      this.#outViewIs = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    return this.#outViewIs;
   }
 
   /** A record {@link #plain} did not take: when that is more than one in eight, it is no longer tried. */

@@ -4,6 +4,7 @@
  * host names repeat, so recent results are kept in a small table keyed by the bytes themselves.
  */
 import type { Hmac32 } from './hmac.js';
+import { LastView } from './last-view.js';
 
 /** Entries kept at most; the table is emptied all at once when full. */
 const CACHE_ENTRIES = 4096;
@@ -114,12 +115,9 @@ class ByteCache {
   /** Per entry: the key's bytes, then its digest. */
   readonly #arena = new Uint8Array(ARENA_BYTES);
   readonly #arenaView = new DataView(this.#arena.buffer);
-  /** The bytes {@link find} read last, and a view of them. */
-  #bytesOf: Uint8Array = EMPTY;
-  #bytesView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
-  /** The output buffer {@link copy} wrote to last, and a view of it. */
-  #outOf: Uint8Array = EMPTY;
-  #outView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
+  /** Views of the values {@link find} reads and of the output {@link copy} writes to, for words. */
+  readonly #valueWords = new LastView();
+  readonly #outWords = new LastView();
   #entries = 0;
   #used = 0;
   /** Slot and hash of the last {@link find}. */
@@ -132,11 +130,7 @@ class ByteCache {
     if (entry === -1) return false;
     const from = this.#keyAt[entry]! + end - start;
     // Four bytes at a time.
-    if (out !== this.#outOf) {
-      this.#outOf = out;
-      this.#outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    }
-    const to = this.#outView;
+    const to = this.#outWords.of(out);
     const arena = this.#arenaView;
     for (let j = 0; j < DIGEST; j += 4) to.setInt32(at + j, arena.getInt32(from + j));
     return true;
@@ -165,11 +159,7 @@ class ByteCache {
 
   /** The entry of `bytes[start, end)`, or -1 (then `#slot` is the free slot where it would go). */
   #find(bytes: Uint8Array, start: number, end: number): number {
-    if (bytes !== this.#bytesOf) {
-      this.#bytesOf = bytes;
-      this.#bytesView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    const words = this.#bytesView;
+    const words = this.#valueWords.of(bytes);
     // Four bytes at a time, each word mixed in, then FNV-1a over the bytes left.
     let hash = 0x811c9dc5 | 0;
     let i = start;

@@ -11,6 +11,7 @@
  * Unit tests check every result against node:crypto.
  */
 import { createHash } from 'node:crypto';
+import { LastView } from './last-view.js';
 import { SHA256_K, sha256x4, type Sha256x4 } from './sha256x4.js';
 
 const K = new Int32Array(SHA256_K);
@@ -163,9 +164,9 @@ export class Hmac32 {
   readonly #queueOut: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY];
   /** Per lane: start and end in its bytes, offset in its output. */
   readonly #queueAt = new Int32Array(LANES * 3);
-  /** The last two buffers {@link #viewOf} was asked about (values and output), and their views. */
-  #viewBytes: [Uint8Array, Uint8Array] = [EMPTY, EMPTY];
-  #views: [DataView<ArrayBufferLike>, DataView<ArrayBufferLike>] = [new DataView(EMPTY.buffer), new DataView(EMPTY.buffer)];
+  /** Views of the values (big-endian word reads) and of the output (hex digits two at a time). */
+  readonly #valueWords = new LastView();
+  readonly #outWords = new LastView();
   /** UTF-8 of a string value, then its 32 hex digits (`digest`). */
   #buf = Buffer.allocUnsafeSlow(4096);
 
@@ -255,7 +256,7 @@ export class Hmac32 {
       const end = where[lane * 3 + 1]!;
       let p = start;
       let k = lane;
-      const words = this.#viewOf(bytes);
+      const words = this.#valueWords.of(bytes);
       for (; p + 4 <= end; p += 4, k += LANES) block[k] = words.getInt32(p);
       let last = 0;
       for (let shift = 24; p < end; p++, shift -= 8) last |= bytes[p]! << shift;
@@ -266,7 +267,7 @@ export class Hmac32 {
     // The inner hash, then the outer one of its digest, in the module.
     x4.hmac();
     for (let lane = 0; lane < n; lane++) {
-      const out = this.#viewOf(queueOut[lane]!);
+      const out = this.#outWords.of(queueOut[lane]!);
       let at = where[lane * 3 + 2]!;
       for (let i = 0; i < 4; i++) {
         const word = state[i * LANES + lane]!;
@@ -279,19 +280,6 @@ export class Hmac32 {
       queueBytes[lane] = EMPTY;
       queueOut[lane] = EMPTY;
     }
-  }
-
-  /** A view of `bytes` for words (big-endian reads of the value, hex digits two at a time), kept for the next call. */
-  #viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
-    const known = this.#viewBytes;
-    if (known[0] === bytes) return this.#views[0];
-    if (known[1] === bytes) return this.#views[1];
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    known[1] = known[0];
-    this.#views[1] = this.#views[0];
-    known[0] = bytes;
-    this.#views[0] = view;
-    return view;
   }
 
   /**
