@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
 import { fileFinished, fileGrown } from '../collect/finished.js';
-import { keepHeapLean } from '../memory.js';
+import { setRunFlags } from '../memory.js';
 import { redactCsvFile, type CsvFileResult } from './csv.js';
 import { Hmac32 } from './hmac.js';
 import { RedactionError, type EffectiveRules } from './types.js';
@@ -82,7 +82,7 @@ class RedactionThread {
     this.#worker = worker;
     this.#worker.unref();
     // Starting a thread puts V8's flags back to their defaults (src/memory.ts): set them again.
-    this.#worker.once('online', keepHeapLean);
+    this.#worker.once('online', setRunFlags);
     this.#worker.on('message', (message: FromThread) => this.#onMessage(message));
     this.#worker.on('error', (err) => this.#stopped(err));
     this.#worker.on('exit', (code) => this.#stopped(new Error(`the redaction thread exited (code ${code})`)));

@@ -7,14 +7,14 @@
 import { parentPort } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import { watchFinishedFiles } from '../collect/finished.js';
-import { keepHeapLean } from '../memory.js';
+import { setRunFlags } from '../memory.js';
 import { redactCsvFile } from './csv.js';
 import { Hmac32 } from './hmac.js';
 import type { ToThread, FromThread, ThreadJob } from './off-thread.js';
 
 // Starting a thread puts V8's flags back to their defaults: the heap stays lean, as in the main thread
 // (bin/analytics-collect, src/memory.ts), for this thread's heap and the main one's.
-keepHeapLean();
+setRunFlags();
 
 const port = parentPort;
 if (port === null) throw new Error('redact-worker.js runs as a worker thread');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { cachedProject, wordHelper } from '../helpers/cli-fixtures.js';
 import { cli, REPO, type Project } from '../helpers/fault-cli.js';
+import { RUN_FLAGS } from '../../src/memory.js';
 
 const COLLECTOR = `import { register } from 'analytics-collect';
 import { word } from './_word.js';
@@ -64,6 +65,12 @@ describe('the code cache of the bundled CLI', () => {
     const written = await readFile(join(cache, 'v8', entry));
     await gather();
     assert.deepEqual(await readFile(join(cache, 'v8', entry)), written, 'an accepted entry is not written again');
+  });
+
+  it('the bin sets the flags gather sets again (src/memory.ts RUN_FLAGS) before it compiles the bundle', async () => {
+    const bin = await readFile(join(REPO, 'bin', 'analytics-collect'), 'utf8');
+    const set = [...bin.matchAll(/setFlagsFromString\('([^']+)'\)/g)].map((match) => match[1]);
+    assert.deepEqual(set, [...RUN_FLAGS]);
   });
 
   it('a damaged entry is not used and is written again; entries of another build go', async () => {
@@ -165,5 +172,41 @@ describe('the code cache of the bundled CLI', () => {
     const off = await run(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' });
     assert.match(off, /"description":"cached"/);
     assert.deepEqual(await readdir(cache), []);
+  });
+});
+
+describe("a long gather's code cache entry", () => {
+  // A collector that makes V8 collect its old generation a few times (objects that live through scavenges).
+  const CHURN = `import { register } from 'analytics-collect';
+export const churn = register({ key: 'churn', version: '1.0' }, async () => {
+  let kept = [];
+  for (let round = 0; round < Number(process.env.CHURN_ROUNDS ?? 0); round++) {
+    kept = [];
+    for (let i = 0; i < 200000; i++) kept.push({ i, text: 'x' + i });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { rounds: Number(process.env.CHURN_ROUNDS ?? 0), kept: kept.length };
+});
+`;
+  const fixture = cachedProject({ collectors: { 'churn.mjs': CHURN } });
+
+  /** The size of the gather entry a first gather with `rounds` of churn writes into an empty cache. */
+  const entryAfter = async (rounds: number): Promise<number> => {
+    const { project, cache } = fixture;
+    await rm(cache, { recursive: true, force: true });
+    await mkdir(cache);
+    const result = await cli(['gather', '--json'], { cwd: project.dir, env: fixture.env({ CHURN_ROUNDS: String(rounds) }) });
+    assert.equal(result.code, 0, result.stderr);
+    const entry = (await readdir(join(cache, 'v8'))).find((name) => name.endsWith('-gather.bin'));
+    assert.ok(entry !== undefined, 'a gather entry');
+    return (await readFile(join(cache, 'v8', entry))).length;
+  };
+
+  it('holds the start-up code too: V8 keeps the bytecode of the functions a run ran only at its start', async () => {
+    // Without --no-flush-bytecode, the major GCs of a long run drop the bytecode of the start-up code (config,
+    // loading the collectors), and the entry written at exit lacks it: about a third smaller.
+    const quick = await entryAfter(0);
+    const long = await entryAfter(8);
+    assert.ok(long >= quick * 0.95, `the long run's entry holds ${long} bytes, the quick one's ${quick}`);
   });
 });

@@ -5,7 +5,7 @@
 import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
-import { keepHeapLean, reclaimPromptly } from '../../memory.js';
+import { reclaimPromptly, setRunFlags } from '../../memory.js';
 import { gather, type GatherReport } from '../../gather.js';
 import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
@@ -83,7 +83,7 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
     // Once everything is loaded and before any data moves: starting a worker thread (the module hooks run in one
     // when the collectors were not relocated, collect/direct.ts) puts V8's flags back to their defaults, so the
     // bin's are set again here (src/memory.ts).
-    keepHeapLean();
+    setRunFlags();
     reclaimPromptly();
     const shipper = mode === 'ship' ? await (await loadShipping()).createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
