@@ -105,15 +105,22 @@ export class CollectorDefinitionError extends Error {
  * with its own list: the list is the one of the load `register()` is called from (its async context).
  */
 const recordings = new AsyncLocalStorage<{ problems: string[]; open: boolean }>();
+/**
+ * Loads recording now; with none, the storage is disabled. Node 20 gives every promise made to each enabled
+ * AsyncLocalStorage, and a collector writing rows makes one a row (`await out.write(row)`).
+ */
+let loading = 0;
 
 /** Runs `load` with `register()` recording its problems; returns them (each one line, with the line number). */
 export async function recordingDefinitionProblems<T>(load: () => Promise<T>): Promise<{ value: T; problems: string[] }> {
   const recording = { problems: [] as string[], open: true };
+  loading++;
   try {
     return { value: await recordings.run(recording, load), problems: recording.problems };
   } finally {
     // A register() call that comes later from something the module started (a timer) throws, as outside a load.
     recording.open = false;
+    if (--loading === 0) recordings.disable();
   }
 }
 
