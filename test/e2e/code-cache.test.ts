@@ -168,6 +168,16 @@ describe('the code cache of the bundled CLI', () => {
     assert.ok(names.includes('gather+ship.got.bin') && !names.includes('gather.got.bin'), names.join(', '));
   });
 
+  it('gather --only has an entry of its own: a first trial of one collector does not stand for whole runs', async () => {
+    for (const args of [['--only', 'words'], ['--only=words'], []]) {
+      const result = await cli(['gather', ...args, '--json'], { cwd: project.dir, env: fixture.env() });
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const names = (await entries()).map((name) => name.replace(/^[0-9a-f]{32}-[^-]+-[^-]+-/, ''));
+    // The bundle's entries, without those of its chunks (gather.tar.bin…).
+    assert.deepEqual(names.filter((name) => /^gather[^.]*\.bin$/.test(name)).sort(), ['gather+only.bin', 'gather.bin']);
+  });
+
   it('ANALYTICS_CACHE_DIR=off writes no entry', async () => {
     const off = await run(['list', '--json'], { ANALYTICS_CACHE_DIR: 'off' });
     assert.match(off, /"description":"cached"/);
