@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
 import { fileFinished, fileGrown } from '../collect/finished.js';
 import { setRunFlags } from '../memory.js';
+import { threadStarted } from '../threads.js';
 import { redactCsvFile, type CsvFileResult } from './csv.js';
 import { Hmac32 } from './hmac.js';
 import { RedactionError, type EffectiveRules } from './types.js';
@@ -81,8 +82,12 @@ class RedactionThread {
   private constructor(worker: Worker) {
     this.#worker = worker;
     this.#worker.unref();
-    // Starting a thread puts V8's flags back to their defaults (src/memory.ts): set them again.
-    this.#worker.once('online', setRunFlags);
+    // Starting a thread puts V8's flags back to their defaults (src/memory.ts): set them again. The new thread
+    // yields the cores to the JavaScript one, as the others do in a CLI run (src/threads.ts).
+    this.#worker.once('online', () => {
+      setRunFlags();
+      threadStarted();
+    });
     this.#worker.on('message', (message: FromThread) => this.#onMessage(message));
     this.#worker.on('error', (err) => this.#stopped(err));
     this.#worker.on('exit', (code) => this.#stopped(new Error(`the redaction thread exited (code ${code})`)));

@@ -6,6 +6,7 @@ import type { LoadedCollector } from '../../collect/load.js';
 import { loadCollectors } from '../../collect/load.js';
 import { AppError, usageError } from '../../errors.js';
 import { reclaimPromptly, setRunFlags } from '../../memory.js';
+import { favourMainThread } from '../../threads.js';
 import { gather, type GatherReport } from '../../gather.js';
 import type { RunRecorder } from '../../history/recorder.js';
 import { pgCoordination } from '../../postgres/coordination.js';
@@ -85,6 +86,9 @@ export async function gatherCommand(flags: GatherFlags, out: Output, signal: Abo
     // bin's are set again here (src/memory.ts).
     setRunFlags();
     reclaimPromptly();
+    // The threads that serve this one (the pool that deflates, V8's helpers, the module hooks' worker) yield the
+    // cores to it first (src/threads.ts); a redaction thread started later does so once online.
+    favourMainThread();
     const shipper = mode === 'ship' ? await (await loadShipping()).createShipper({ config: config.ship, packager, version, logger }) : undefined;
     report = await gather({
       config,
