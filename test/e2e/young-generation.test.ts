@@ -85,7 +85,9 @@ describe('memory of a gather run', () => {
     const tarball = await readTarball(report.tarballs[0]!.path);
     const { maxHeapTotal, majorGcs } = JSON.parse((await tarball.read('heap.json')).toString('utf8')) as { maxHeapTotal: number; majorGcs: number };
     assert.ok(majorGcs >= 3, `${majorGcs} major GCs: the collector did not churn enough to show anything`);
-    // About 45 MiB with the old generation growing by 20 %; about 120 MiB with V8's default growth.
-    assert.ok(maxHeapTotal <= 64 * MIB, `heapTotal up to ${(maxHeapTotal / MIB).toFixed(1)} MiB after ${majorGcs} major GCs`);
+    // With the old generation growing by 20 %: about 45 MiB on 2026-12-01's machines, 68–72 MiB on 2026-12-02's
+    // (the same on builds of the day before; the collector's loop alone, outside gather, 61–65 MiB with these
+    // flags). With V8's default growth: 120 MiB and more (the loop alone, 184 MiB on 2026-12-02).
+    assert.ok(maxHeapTotal <= 96 * MIB, `heapTotal up to ${(maxHeapTotal / MIB).toFixed(1)} MiB after ${majorGcs} major GCs`);
   });
 });
