@@ -28,8 +28,12 @@ let given = 0;
  * - `--no-flush-bytecode`: V8 otherwise drops the bytecode of a function not run during a few major GCs, and a
  *   long run (a big table) then wrote a code cache entry without the start-up code it ran first (a third
  *   smaller), which every later run compiled again. Kept, it costs about 1 MiB.
+ * - `--no-parallel-scavenge`: a minor GC of the lean heap's 1 MiB semi-spaces is done by this thread alone. Shared
+ *   with V8's helper threads, which run below it (src/threads.ts) beside the deflate jobs, each of the thousands of
+ *   minor GCs of a run that writes rows made the JavaScript thread wait for a helper to get a core: bench rows
+ *   N = 300, its run-queue wait 1.0–1.2 s instead of 1.8, half the context switches, 13.3–14.6 s instead of 14.6–16.1.
  */
-export const RUN_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=20', '--no-flush-bytecode'] as const;
+export const RUN_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=20', '--no-flush-bytecode', '--no-parallel-scavenge'] as const;
 
 /**
  * Sets {@link RUN_FLAGS}. V8 reads them each time it sizes a space or collects, so setting them at run time takes
