@@ -31,7 +31,8 @@ let given = 0;
  * - `--no-parallel-scavenge`: a minor GC of the lean heap's 1 MiB semi-spaces is done by this thread alone. Shared
  *   with V8's helper threads, which run below it (src/threads.ts) beside the deflate jobs, each of the thousands of
  *   minor GCs of a run that writes rows made the JavaScript thread wait for a helper to get a core: bench rows
- *   N = 300, its run-queue wait 1.0–1.2 s instead of 1.8, half the context switches, 13.3–14.6 s instead of 14.6–16.1.
+ *   N = 300, its run-queue wait 1.2–1.3 s instead of 1.8, half the context switches, in 9 alternating pairs
+ *   13.3–16.9 s (mean ~14.5) instead of 14.3–16.6 s (~15.3).
  */
 export const RUN_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=20', '--no-flush-bytecode', '--no-parallel-scavenge'] as const;
 

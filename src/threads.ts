@@ -17,7 +17,7 @@ import { getPriority, setPriority } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 /** How many nice levels the other threads run below the JavaScript thread. */
-export const HELPER_NICE = 10;
+const HELPER_NICE = 10;
 /** The highest nice value (the lowest priority) Linux has. */
 const LOWEST = 19;
 

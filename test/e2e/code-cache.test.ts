@@ -37,6 +37,8 @@ describe('the code cache of the bundled CLI', () => {
     return result.stdout;
   };
   const entries = async (): Promise<string[]> => (await readdir(join(cache, 'v8')).catch(() => [])).sort();
+  /** The entries' names without the build, Node version and architecture: `gather.bin`, `gather.tar.bin`… */
+  const entryNames = async (): Promise<string[]> => (await entries()).map((name) => name.replace(/^[0-9a-f]{32}-[^-]+-[^-]+-/, ''));
 
   it('writes one entry per command, and the next runs print the same from it', async () => {
     const first = await run(['list', '--json']);
@@ -163,7 +165,7 @@ describe('the code cache of the bundled CLI', () => {
     } finally {
       await project.configure({});
     }
-    const names = (await entries()).map((name) => name.replace(/^[0-9a-f]{32}-[^-]+-[^-]+-/, ''));
+    const names = await entryNames();
     assert.ok(names.includes('gather+ship.bin') && names.includes('gather.bin'), names.join(', '));
     assert.ok(names.includes('gather+ship.got.bin') && !names.includes('gather.got.bin'), names.join(', '));
   });
@@ -173,7 +175,7 @@ describe('the code cache of the bundled CLI', () => {
       const result = await cli(['gather', ...args, '--json'], { cwd: project.dir, env: fixture.env() });
       assert.equal(result.code, 0, result.stderr);
     }
-    const names = (await entries()).map((name) => name.replace(/^[0-9a-f]{32}-[^-]+-[^-]+-/, ''));
+    const names = await entryNames();
     // The bundle's entries, without those of its chunks (gather.tar.bin…).
     assert.deepEqual(names.filter((name) => /^gather[^.]*\.bin$/.test(name)).sort(), ['gather+only.bin', 'gather.bin']);
   });
